@@ -1,0 +1,95 @@
+"""Input assets: the catalogue and the five levels' implementation lists, with their checks."""
+
+
+import dagster as dg
+import pandas as pd
+
+from assets.metadata import check_result, counts, preview
+from pipelines.resources import ShixiangSettings
+from shixiang import expectations, ingest
+from shixiang.config import LEVEL_LABELS, LEVELS
+
+INPUTS = "inputs"
+
+
+def _load_metadata(context: dg.AssetExecutionContext, what: str, loaded: ingest.Loaded) -> dict:
+    context.log.info(
+        f"{what}：{loaded.files_read} 个文件，接收 {len(loaded.rows)} 行，"
+        f"拒收 {len(loaded.rejected_rows)} 行、{len(loaded.rejected_files)} 个文件"
+    )
+    return {
+        "dagster/row_count": len(loaded.rows),
+        "files_read": loaded.files_read,
+        "rows_read": loaded.rows_read,
+        "rejected_rows": len(loaded.rejected_rows),
+        "rejected_files": len(loaded.rejected_files),
+        "rejected_file_list": preview(loaded.rejected_files),
+        "rejected_row_preview": preview(loaded.rejected_rows, ["source_file", "source_row", "reason"]),
+    }
+
+
+@dg.asset(group_name=INPUTS, kinds={"pandas", "csv", "xlsx"})
+def catalogue(context: dg.AssetExecutionContext, settings: ShixiangSettings) -> ingest.Loaded:
+    """The provincial general catalogue (通用目录): one row per business-handling item."""
+    loaded = ingest.load_catalogue(settings.data_path)
+    meta = _load_metadata(context, "通用目录", loaded)
+    if len(loaded.rows):
+        meta["items_by_type"] = counts(loaded.rows["item_type"])
+    context.add_output_metadata(meta)
+    return loaded
+
+
+@dg.asset_check(asset=catalogue, blocking=True, description="GX suite expectations/catalogue.json; any failure stops the run before publishing.")
+def catalogue_suite(catalogue: ingest.Loaded) -> dg.AssetCheckResult:
+    result = expectations.validate(catalogue.rows, "catalogue")
+    problems = []
+    if len(catalogue.rejected_files):
+        problems.append(f"{len(catalogue.rejected_files)} 个目录文件无法读取")
+    if catalogue.rows.empty:
+        problems.append("通用目录为空")
+    if not problems:
+        return check_result(result)
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "problems": dg.MetadataValue.json(problems),
+            "rejected_files": preview(catalogue.rejected_files),
+            "gx": dg.MetadataValue.json(result.to_metadata()),
+        },
+    )
+
+
+def _level_asset(level: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"{level}_items",
+        group_name=INPUTS,
+        kinds={"pandas", "csv", "xlsx"},
+        description=f"{LEVEL_LABELS[level]}单位的实施清单 (files under {level}/).",
+    )
+    def _asset(context: dg.AssetExecutionContext, settings: ShixiangSettings) -> ingest.Loaded:
+        loaded = ingest.load_level(settings.data_path, level)
+        meta = _load_metadata(context, f"{LEVEL_LABELS[level]}实施清单", loaded)
+        if len(loaded.rows):
+            meta["units"] = int(loaded.rows[["division_code", "agency"]].drop_duplicates().shape[0])
+        context.add_output_metadata(meta)
+        return loaded
+
+    return _asset
+
+
+def _level_check(asset_def: dg.AssetsDefinition, level: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset_def,
+        name=f"{level}_items_suite",
+        blocking=True,
+        description="GX suite expectations/implementation_lists.json: the input schema (critical, blocking) and element enumerations (warnings).",
+    )
+    def _check(loaded: ingest.Loaded) -> dg.AssetCheckResult:
+        return check_result(expectations.validate(loaded.rows, "implementation_lists"))
+
+    return _check
+
+
+level_assets = {level: _level_asset(level) for level in LEVELS}
+level_checks = [_level_check(level_assets[level], level) for level in LEVELS]

@@ -1,0 +1,201 @@
+"""Matching and the published library: from the inputs to the tables stewards use."""
+
+
+import time
+
+import dagster as dg
+import pandas as pd
+
+from assets.inputs import level_assets
+from assets.metadata import check_result, counts, preview
+from pipelines.resources import ShixiangSettings
+from shixiang import expectations, ingest, library, rules, store
+from shixiang.config import LEVELS, STATUS_MATCHED, STATUS_REVIEW, STATUS_UNMATCHED
+
+MATCHING = "matching"
+OUTPUTS = "library"
+
+
+@dg.asset(group_name=MATCHING, kinds={"pandas"})
+def item_rows(
+    context: dg.AssetExecutionContext,
+    province_items: ingest.Loaded,
+    city_items: ingest.Loaded,
+    county_items: ingest.Loaded,
+    township_items: ingest.Loaded,
+    village_items: ingest.Loaded,
+) -> ingest.Loaded:
+    """All five levels' accepted rows in one frame, with every level's rejections."""
+    loaded = dict(zip(LEVELS, (province_items, city_items, county_items, township_items, village_items), strict=True))
+    combined = ingest.Loaded(
+        rows=library.combine_levels({lv: x.rows for lv, x in loaded.items()}),
+        rejected_rows=pd.concat([x.rejected_rows for x in loaded.values()], ignore_index=True),
+        rejected_files=pd.concat([x.rejected_files for x in loaded.values()], ignore_index=True),
+        files_read=sum(x.files_read for x in loaded.values()),
+        rows_read=sum(x.rows_read for x in loaded.values()),
+    )
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(combined.rows),
+            "rows_read": combined.rows_read,
+            "rows_by_level": dg.MetadataValue.json({lv: len(x.rows) for lv, x in loaded.items()}),
+            "rejected_rows": len(combined.rejected_rows),
+            "rejected_files": len(combined.rejected_files),
+        }
+    )
+    return combined
+
+
+@dg.asset(group_name=MATCHING, kinds={"pandas", "rapidfuzz"})
+def matched_items(
+    context: dg.AssetExecutionContext, catalogue: ingest.Loaded, item_rows: ingest.Loaded
+) -> pd.DataFrame:
+    """Every accepted row matched against the catalogue: status, method, score, margin,
+    candidates and explanation (distinct names are matched once)."""
+    started = time.perf_counter()
+    context.log.info(f"匹配 {len(item_rows.rows)} 行（{item_rows.rows['item_name'].nunique()} 个不同名称）…")
+    decided = library.decide(item_rows.rows, catalogue.rows)
+    elapsed = time.perf_counter() - started
+    context.log.info(f"匹配完成，用时 {elapsed:.1f} 秒")
+    n = max(len(decided), 1)
+    status = decided["status"]
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(decided),
+            "distinct_names": int(decided["item_name"].nunique()),
+            "status_counts": counts(status),
+            "method_counts": counts(decided["match_method"]),
+            "match_rate": float((status == STATUS_MATCHED).sum() / n),
+            "review_rate": float((status == STATUS_REVIEW).sum() / n),
+            "unmatched_rate": float((status == STATUS_UNMATCHED).sum() / n),
+            "matching_seconds": round(elapsed, 2),
+            "unmatched_preview": preview(
+                decided.loc[status == STATUS_UNMATCHED], ["source_file", "source_row", "agency", "item_name", "explanation"]
+            ),
+        }
+    )
+    return decided
+
+
+@dg.asset(name="qc_issues", group_name=OUTPUTS, kinds={"pandas"})
+def qc_issues_asset(context: dg.AssetExecutionContext, matched_items: pd.DataFrame) -> pd.DataFrame:
+    """Element quality issues (质检问题), one row per row and rule broken."""
+    issues = rules.evaluate(matched_items)
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(issues),
+            "issues_by_rule": counts(issues["rule_id"]) if len(issues) else dg.MetadataValue.json({}),
+            "issues_by_level": counts(issues["level"]) if len(issues) else dg.MetadataValue.json({}),
+            "preview": preview(issues, ["source_file", "source_row", "rule_id", "message"]),
+        }
+    )
+    return issues
+
+
+@dg.asset(name="unified_library", group_name=OUTPUTS, kinds={"pandas"})
+def unified_library_asset(
+    context: dg.AssetExecutionContext, matched_items: pd.DataFrame, qc_issues: pd.DataFrame
+) -> pd.DataFrame:
+    """The unified item library (事项库): exactly one row per accepted input row."""
+    lib = library.build_library(matched_items, qc_issues)
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(lib),
+            "status_counts": counts(lib["status"]),
+            "rows_with_issues": int((lib["qc_issue_count"] > 0).sum()),
+        }
+    )
+    return lib
+
+
+@dg.asset_check(
+    asset=unified_library_asset,
+    blocking=True,
+    additional_ins={"item_rows": dg.AssetIn()},
+    description="Nothing is lost (rows read = library rows + rejected rows) and the GX suite expectations/unified_library.json.",
+)
+def unified_library_suite(unified_library: pd.DataFrame, item_rows: ingest.Loaded) -> dg.AssetCheckResult:
+    accounted = len(unified_library) + len(item_rows.rejected_rows)
+    complete = accounted == item_rows.rows_read
+    result = expectations.validate(unified_library, "unified_library")
+    extra = {"rows_read": item_rows.rows_read, "rows_accounted": accounted}
+    if complete:
+        return check_result(result, extra=extra)
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={**extra, "problem": "读入的行数与事项库行数加拒收行数不一致", "gx": dg.MetadataValue.json(result.to_metadata())},
+    )
+
+
+@dg.asset(name="review_queue", group_name=OUTPUTS, kinds={"pandas"})
+def review_queue_asset(context: dg.AssetExecutionContext, unified_library: pd.DataFrame) -> pd.DataFrame:
+    """Rows a steward must decide, with their top three candidates; most shared names first."""
+    queue = library.build_review_queue(unified_library)
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(queue),
+            "distinct_names": int(queue["name_key"].nunique()) if len(queue) else 0,
+            "preview": preview(queue, ["agency", "item_name", "candidate_1_name", "candidate_1_score", "units_with_same_name"]),
+        }
+    )
+    return queue
+
+
+@dg.asset(name="reuse_stats", group_name=OUTPUTS, kinds={"pandas"})
+def reuse_stats_asset(context: dg.AssetExecutionContext, unified_library: pd.DataFrame) -> pd.DataFrame:
+    """Reuse (复用) per unit and per level: submitted, matched, review, unmatched, reuse rate."""
+    stats = library.build_reuse_stats(unified_library)
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(stats),
+            "per_level": preview(stats.loc[stats["scope"] == "level"], ["level", "submitted", "matched", "review", "unmatched", "reuse_rate"]),
+        }
+    )
+    return stats
+
+
+@dg.asset(group_name=OUTPUTS, kinds={"sqlalchemy"})
+def published_library(
+    context: dg.AssetExecutionContext,
+    settings: ShixiangSettings,
+    catalogue: ingest.Loaded,
+    item_rows: ingest.Loaded,
+    unified_library: pd.DataFrame,
+    review_queue: pd.DataFrame,
+    qc_issues: pd.DataFrame,
+    reuse_stats: pd.DataFrame,
+) -> dg.MaterializeResult:
+    """Writes every output table to the library database in ONE transaction."""
+    rejected_rows = pd.concat([catalogue.rejected_rows, item_rows.rejected_rows], ignore_index=True)
+    rejected_files = pd.concat([catalogue.rejected_files, item_rows.rejected_files], ignore_index=True)
+    summary = library.run_summary(unified_library, qc_issues, rejected_rows, rejected_files, item_rows.rows_read)
+    started = time.perf_counter()
+    context.log.info(f"发布到 {store.safe_url(settings.database_url)}（单个事务）…")
+    store.publish(
+        settings.engine(),
+        {
+            "unified_library": unified_library,
+            "review_queue": review_queue,
+            "qc_issues": qc_issues,
+            "reuse_stats": reuse_stats,
+            "rejected_rows": rejected_rows,
+            "rejected_files": rejected_files,
+        },
+        run_id=context.run_id,
+        data_dir=settings.data_dir,
+        summary=summary,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "database": dg.MetadataValue.text(store.safe_url(settings.database_url)),
+            "summary": dg.MetadataValue.json(summary),
+            "publish_seconds": round(time.perf_counter() - started, 2),
+            "rejected_files": preview(rejected_files),
+        }
+    )
+
+
+library_assets = [item_rows, matched_items, qc_issues_asset, unified_library_asset, review_queue_asset, reuse_stats_asset, published_library]
+library_checks = [unified_library_suite]
+all_level_assets = list(level_assets.values())

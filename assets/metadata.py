@@ -1,0 +1,33 @@
+"""Small helpers that turn frames and counts into Dagster metadata."""
+
+
+import dagster as dg
+import pandas as pd
+
+from shixiang.config import PREVIEW_ROWS
+
+
+def preview(frame: pd.DataFrame, columns: list[str] | None = None, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
+    """A markdown table of the first rows (what a steward scans in the UI)."""
+    sub = frame[columns] if columns else frame
+    if sub.empty:
+        return dg.MetadataValue.md("（无）")
+    return dg.MetadataValue.md(sub.head(rows).to_markdown(index=False))
+
+
+def counts(series: pd.Series) -> dg.MetadataValue:
+    """Value counts as JSON with builtin ints (numpy ints are not JSON-serialisable)."""
+    return dg.MetadataValue.json({str(k): int(v) for k, v in series.value_counts().items()})
+
+
+def check_result(result, *, extra: dict | None = None) -> dg.AssetCheckResult:
+    """Map a :class:`shixiang.expectations.SuiteResult` to an asset check result: failures of
+    critical expectations are ERROR (they block where the check is blocking), others WARN."""
+    severity = dg.AssetCheckSeverity.ERROR if result.blocking_failed else dg.AssetCheckSeverity.WARN
+    metadata = {"gx": dg.MetadataValue.json(result.to_metadata())}
+    for outcome in result.failed:
+        metadata[f"{outcome.rule_id} {outcome.message}"] = dg.MetadataValue.json(
+            {"unexpected_count": int(outcome.unexpected_count), "failing_row_ids": list(outcome.failing_ids[:50])}
+        )
+    metadata.update(extra or {})
+    return dg.AssetCheckResult(passed=bool(result.success), severity=severity, metadata=metadata)

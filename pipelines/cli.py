@@ -1,0 +1,158 @@
+"""The ``shixiang`` command line.
+
+``shixiang run``    runs the nightly asset job in-process (the same job the schedule runs).
+``shixiang export`` writes a published table to .csv or .xlsx.
+
+Exit codes: 0 success; 1 the run failed or a blocking check failed (nothing was published);
+2 usage errors (missing data directory, unknown table, bad file suffix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+from shixiang import export as export_mod
+from shixiang.config import LEVELS
+from shixiang.store import DEFAULT_DATABASE_URL, OUTPUT_TABLES, make_engine, read_table, safe_url
+
+
+def _database_url(arg: str | None) -> str:
+    return arg or os.environ.get("SHIXIANG_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def _print_summary(summary: dict, out=sys.stdout) -> None:
+    p = lambda *a: print(*a, file=out)  # noqa: E731
+    status = summary.get("status", {})
+    p(f"读入 {summary['rows_read']} 行实施清单数据；事项库 {summary['library_rows']} 行，拒收 {summary['rejected_rows']} 行。")
+    p("  状态：" + "，".join(f"{k} {v}" for k, v in sorted(status.items())))
+    p("  各层级：" + "，".join(f"{k} {v}" for k, v in summary.get("by_level", {}).items()))
+    if summary.get("rejected_row_reasons"):
+        p("  拒收行原因：" + "；".join(f"{k} ×{v}" for k, v in summary["rejected_row_reasons"].items()))
+    files = summary.get("rejected_files", [])
+    if files:
+        p(f"  拒收文件 {len(files)} 个：")
+        for f in files:
+            p(f"    - {f['source_file']}：{f['reason']}")
+    p(f"  质检问题 {summary['qc_issues']} 条：" + "，".join(f"{k} {v}" for k, v in summary.get("qc_issues_by_rule", {}).items()))
+    for u in summary.get("units_with_most_issues", []):
+        p(f"    问题最多：{u['division_code']} {u['agency']}（{u['issues']} 条）")
+
+
+def _print_failed_check(evaluation) -> None:
+    """One line per failed rule of a failed check: rule, message, count, first row ids."""
+    severity = evaluation.severity.value if evaluation.severity else "ERROR"
+    meta = {k: (v.value if hasattr(v, "value") else v) for k, v in evaluation.metadata.items()}
+    print(f"检查未通过 [{severity}] {evaluation.check_name}", file=sys.stderr)
+    problems = list(meta.get("problems") or []) + ([meta["problem"]] if "problem" in meta else [])
+    for problem in problems:
+        print(f"    {problem}", file=sys.stderr)
+    for failure in (meta.get("gx") or {}).get("failures", []):
+        ids = "、".join(failure.get("failing_ids", [])[:5])
+        print(
+            f"    {failure['rule_id']} {failure['message']}：{failure['unexpected_count']} 行"
+            + (f"（{ids} …）" if ids else "")
+            + (f" 错误：{failure['error']}" if failure.get("error") else ""),
+            file=sys.stderr,
+        )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():
+        print(f"错误：数据目录不存在：{data_dir}", file=sys.stderr)
+        return 2
+    missing = [f for f in ("catalogue", *LEVELS) if not (data_dir / f).is_dir()]
+    if "catalogue" in missing:
+        print(f"错误：{data_dir} 下没有 catalogue/ 文件夹（通用目录）", file=sys.stderr)
+        return 2
+    if missing:
+        print(f"提示：{data_dir} 下没有这些层级文件夹，按空清单处理：{'、'.join(missing)}", file=sys.stderr)
+    url = _database_url(args.database_url)
+
+    # Dagster is imported here, not at module import, so `shixiang export` starts fast.
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+    from pipelines.jobs import NIGHTLY_JOB_NAME
+    from pipelines.resources import ShixiangSettings
+
+    settings = ShixiangSettings(data_dir=str(data_dir), database_url=url)
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    print(f"shixiang run: {data_dir} → {safe_url(url)}", flush=True)
+    if args.measure:
+        tracemalloc.start()
+    started = time.perf_counter()
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+    )
+    elapsed = time.perf_counter() - started
+    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    for e in failed_checks:
+        _print_failed_check(e)
+    if not result.success:
+        print("运行失败：阻断性检查未通过或步骤出错，本次没有发布，原有事项库保持不变。", file=sys.stderr)
+        for event in result.all_events:
+            if event.is_step_failure:
+                print(f"  步骤失败：{event.step_key}：{event.event_specific_data.error.message.strip()[:500]}", file=sys.stderr)
+        return 1
+    pubs = read_table(make_engine(url), "publications")
+    summary = json.loads(pubs.sort_values("id").iloc[-1]["summary"])
+    _print_summary(summary)
+    print(f"完成，用时 {elapsed:.1f} 秒。事项库：{safe_url(url)}")
+    if args.measure:
+        _, peak = tracemalloc.get_traced_memory()
+        print(f"python heap peak {peak / 2**20:.0f} MiB")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.table not in OUTPUT_TABLES:
+        print(f"错误：未知的表 {args.table}；可导出：{', '.join(OUTPUT_TABLES)}", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"{args.table}.{args.format}")
+    try:
+        frame = read_table(make_engine(_database_url(args.database_url)), args.table)
+        n = export_mod.write_table(frame, out, sheet_name=args.table)
+    except ValueError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    print(f"已导出 {n} 行到 {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shixiang", description="事项库：通用目录与各级实施清单的比对与发布")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the nightly job in-process and publish the library")
+    run.add_argument("--data-dir", default=os.environ.get("SHIXIANG_DATA_DIR", "data/sample"))
+    run.add_argument("--database-url", default=None, help=f"SQLAlchemy URL (default: $SHIXIANG_DATABASE_URL or {DEFAULT_DATABASE_URL})")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.add_argument("--measure", action="store_true", help="also report the Python heap peak (slower)")
+    run.set_defaults(func=cmd_run)
+
+    exp = sub.add_parser("export", help="write a published table to .csv or .xlsx")
+    exp.add_argument("table", help=", ".join(OUTPUT_TABLES))
+    exp.add_argument("--database-url", default=None)
+    exp.add_argument("--out", default=None, help="output file (.csv or .xlsx); default <table>.<format>")
+    exp.add_argument("--format", default="csv", choices=["csv", "xlsx"])
+    exp.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""The Dagster code location (see workspace.yaml): assets, checks, job, schedule, sensor, resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.inputs import catalogue, catalogue_suite, level_assets, level_checks
+from assets.library import library_assets, library_checks
+from pipelines.jobs import nightly_job
+from pipelines.resources import ShixiangSettings, settings_from_env
+from pipelines.schedules import nightly_schedule
+from pipelines.sensors import data_dir_changed
+
+ASSETS = [catalogue, *level_assets.values(), *library_assets]
+CHECKS = [catalogue_suite, *level_checks, *library_checks]
+
+
+
+def build_definitions(settings: ShixiangSettings | None = None) -> dg.Definitions:
+    """The definitions with the given settings (the CLI passes its own; Dagster uses the env)."""
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=[nightly_job],
+        schedules=[nightly_schedule],
+        sensors=[data_dir_changed],
+        resources={"settings": settings or settings_from_env()},
+    )
+
+
+defs = build_definitions()

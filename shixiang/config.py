@@ -1,0 +1,105 @@
+"""Every domain constant of shixiang in one place: levels, enumerations, statuses, thresholds.
+
+Column names and header aliases of the input files live in :mod:`shixiang.schema`;
+quality rules in :mod:`shixiang.rules`. Nothing here imports Dagster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- Administrative levels ------------------------------------------------------------------
+# Folder names of the data directory, from the top of the hierarchy down.
+LEVELS: tuple[str, ...] = ("province", "city", "county", "township", "village")
+
+LEVEL_LABELS: dict[str, str] = {
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "township": "乡级",
+    "village": "村级",
+}
+
+# 行使层级 labels as catalogues write them → our level keys. The township and village labels have
+# several spellings, and "镇（乡、街道）级" contains 、 so it must be recognised before splitting.
+USE_LEVEL_ALIASES: dict[str, str] = {
+    "国家级": "national",
+    "国家": "national",
+    "省级": "province",
+    "省": "province",
+    "市级": "city",
+    "设区的市级": "city",
+    "市": "city",
+    "县级": "county",
+    "县": "county",
+    "县（市、区）级": "county",
+    "乡级": "township",
+    "乡": "township",
+    "镇级": "township",
+    "乡镇级": "township",
+    "镇（乡、街道）级": "township",
+    "乡（镇、街道）级": "township",
+    "乡(镇、街道)级": "township",
+    "镇(乡、街道)级": "township",
+    "村级": "village",
+    "村": "village",
+    "村（社区）级": "village",
+    "村(社区)级": "village",
+}
+
+CATALOGUE_FOLDER = "catalogue"
+INPUT_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx")
+
+# --- Enumerations ---------------------------------------------------------------------------
+ITEM_TYPES: tuple[str, ...] = (
+    "行政许可",
+    "行政确认",
+    "行政给付",
+    "行政裁决",
+    "行政奖励",
+    "其他行政权力",
+    "公共服务",
+)
+HANDLING_TYPES: tuple[str, ...] = ("即办件", "承诺件")
+VISIT_COUNTS: tuple[str, ...] = ("0", "1", "2", "多次")
+
+# --- Output statuses ------------------------------------------------------------------------
+STATUS_MATCHED = "matched"  # confident automatic match
+STATUS_CONFIRMED = "confirmed"  # a steward confirmed the match
+STATUS_REVIEW = "review"  # grey zone: a steward must decide
+STATUS_UNMATCHED = "unmatched"  # nothing in the catalogue is close
+STATUS_LOCAL = "local"  # a steward marked it a local self-built item (自建事项)
+STATUSES: tuple[str, ...] = (
+    STATUS_MATCHED,
+    STATUS_CONFIRMED,
+    STATUS_REVIEW,
+    STATUS_UNMATCHED,
+    STATUS_LOCAL,
+)
+
+
+@dataclass(frozen=True)
+class MatchThresholds:
+    """Decision thresholds of the matcher (scores are 0–100).
+
+    A fuzzy score alone never auto-accepts: automatic matches need a named equivalence
+    (same normalised key, alias, homophone…). Fuzzy candidates decide only between review and
+    unmatched.
+    """
+
+    review_min_score: float = 60.0  # best fuzzy score below this → unmatched
+    # Near-identical names are accepted without a named equivalence only when the score is this
+    # high AND the best candidate leads the second by this margin AND situation and scope agree.
+    fuzzy_accept_score: float = 92.0
+    fuzzy_accept_margin: float = 10.0
+    # A claimed 基本编码 is accepted as the match when the name scores at least this against
+    # the code's item (and the situations do not conflict).
+    claimed_code_min_score: float = 70.0
+    top_candidates: int = 3  # candidates kept for review rows
+    chunk_size: int = 4000  # query names per rapidfuzz.cdist block (memory ≈ chunk × catalogue)
+
+
+THRESHOLDS = MatchThresholds()
+
+# Rows shown in Dagster metadata previews.
+PREVIEW_ROWS = 20

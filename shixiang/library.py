@@ -1,0 +1,206 @@
+"""Building the published tables from decided rows: unified_library, review_queue, reuse_stats.
+
+Column lists here are the output contract (see README "Output contract"); keep them in step.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from shixiang import rules
+from shixiang.config import (
+    LEVELS,
+    STATUS_CONFIRMED,
+    STATUS_LOCAL,
+    STATUS_MATCHED,
+    STATUS_REVIEW,
+    STATUS_UNMATCHED,
+)
+from shixiang.matching import CatalogueIndex, decide_rows
+
+LIBRARY_COLUMNS = [
+    "row_id",
+    "source_file",
+    "source_row",
+    "division_code",
+    "level",
+    "agency",
+    "item_name",
+    "status",
+    "business_code",
+    "catalogue_name",
+    "match_method",
+    "score",
+    "margin",
+    "qc_issue_count",
+    "name_key",
+    "claimed_code",
+    "item_type",
+    "catalogue_item_type",
+    "legal_basis",
+    "handling_type",
+    "legal_limit",
+    "promised_limit",
+    "visits",
+    "candidates",
+    "explanation",
+    "extra",
+]
+
+REVIEW_COLUMNS = [
+    "row_id",
+    "source_file",
+    "source_row",
+    "division_code",
+    "level",
+    "agency",
+    "item_name",
+    "name_key",
+    "score",
+    "margin",
+    "units_with_same_name",
+    "candidate_1_code",
+    "candidate_1_name",
+    "candidate_1_score",
+    "candidate_2_code",
+    "candidate_2_name",
+    "candidate_2_score",
+    "candidate_3_code",
+    "candidate_3_name",
+    "candidate_3_score",
+    "candidates",
+    "explanation",
+]
+
+STATS_COLUMNS = [
+    "scope",
+    "level",
+    "division_code",
+    "agency",
+    "submitted",
+    "matched",
+    "review",
+    "unmatched",
+    "local",
+    "reuse_rate",
+]
+
+_CATALOGUE_JOIN = {
+    "item_type": "cat_item_type",
+    "use_levels": "cat_use_levels",
+    "use_level_keys": "cat_use_level_keys",
+    "base_code": "cat_base_code",
+    "legal_basis": "cat_legal_basis",
+}
+
+
+def combine_levels(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate the five levels' accepted rows in level order."""
+    parts = [frames[lv] for lv in LEVELS if lv in frames and len(frames[lv])]
+    if not parts:
+        return frames[LEVELS[0]].iloc[0:0].copy() if LEVELS[0] in frames else pd.DataFrame()
+    return pd.concat(parts, ignore_index=True)
+
+
+def decide(items: pd.DataFrame, catalogue: pd.DataFrame, aliases: dict[str, str] | None = None) -> pd.DataFrame:
+    """Match every row and join the matched catalogue item's elements (``cat_*`` columns)."""
+    index = CatalogueIndex.build(catalogue)
+    decided = decide_rows(items, index, aliases)
+    cat = catalogue.set_index("business_code")[list(_CATALOGUE_JOIN)].rename(columns=_CATALOGUE_JOIN)
+    joined = cat.reindex(decided["business_code"].to_numpy())
+    joined.index = decided.index
+    return pd.concat([decided, joined], axis=1)
+
+
+def build_library(decided: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
+    lib = decided.copy()
+    lib["qc_issue_count"] = rules.issue_counts(issues, lib)
+    lib["catalogue_item_type"] = lib["cat_item_type"]
+    return lib[LIBRARY_COLUMNS].reset_index(drop=True)
+
+
+def build_review_queue(library: pd.DataFrame) -> pd.DataFrame:
+    """Rows in review, with their top three candidates spread into columns, most shared first
+    (a decision on a name that many units use resolves the most rows)."""
+    rev = library.loc[library["status"] == STATUS_REVIEW].copy()
+    if rev.empty:
+        return pd.DataFrame(columns=REVIEW_COLUMNS)
+    units = library.assign(unit=library["division_code"] + "\x1f" + library["agency"])
+    spread = units.loc[units["status"] == STATUS_REVIEW].groupby("name_key")["unit"].nunique()
+    rev["units_with_same_name"] = rev["name_key"].map(spread).fillna(1).astype("int64")
+    parsed = {c: json.loads(c) for c in rev["candidates"].dropna().unique()}
+    for i in range(3):
+        for field, col in (("business_code", "code"), ("name", "name"), ("score", "score")):
+            rev[f"candidate_{i + 1}_{col}"] = rev["candidates"].map(
+                lambda c, i=i, field=field: parsed[c][i][field] if isinstance(c, str) and len(parsed[c]) > i else np.nan
+            )
+    rev = rev.sort_values(
+        ["units_with_same_name", "name_key", "source_file", "source_row"],
+        ascending=[False, True, True, True],
+        kind="stable",
+    )
+    return rev[REVIEW_COLUMNS].reset_index(drop=True)
+
+
+def build_reuse_stats(library: pd.DataFrame) -> pd.DataFrame:
+    """Per unit (division code + agency) and per level: counts by status and the reuse rate
+    (matched + confirmed over submitted)."""
+    lib = library.assign(
+        matched=library["status"].isin([STATUS_MATCHED, STATUS_CONFIRMED]),
+        review=library["status"] == STATUS_REVIEW,
+        unmatched=library["status"] == STATUS_UNMATCHED,
+        local=library["status"] == STATUS_LOCAL,
+    )
+    agg = {"submitted": ("status", "size"), "matched": ("matched", "sum"), "review": ("review", "sum"),
+           "unmatched": ("unmatched", "sum"), "local": ("local", "sum")}
+    per_unit = lib.groupby(["level", "division_code", "agency"], sort=True).agg(**agg).reset_index()
+    per_unit.insert(0, "scope", "unit")
+    per_level = lib.groupby("level", sort=False).agg(**agg).reset_index()
+    per_level["level"] = pd.Categorical(per_level["level"], categories=list(LEVELS), ordered=True)
+    per_level = per_level.sort_values("level")
+    per_level["level"] = per_level["level"].astype("str")
+    per_level.insert(0, "scope", "level")
+    per_level["division_code"] = np.nan
+    per_level["agency"] = np.nan
+    out = pd.concat([per_level, per_unit], ignore_index=True)
+    for c in ("submitted", "matched", "review", "unmatched", "local"):
+        out[c] = out[c].astype("int64")
+    out["reuse_rate"] = (out["matched"] / out["submitted"].where(out["submitted"] > 0)).round(4).fillna(0.0)
+    return out[STATS_COLUMNS]
+
+
+def run_summary(
+    library: pd.DataFrame,
+    issues: pd.DataFrame,
+    rejected_rows: pd.DataFrame,
+    rejected_files: pd.DataFrame,
+    rows_read: int,
+    top_units: int = 5,
+) -> dict:
+    """What a run did, in builtin types (printed by the CLI, stored with the publication)."""
+    by_unit = (
+        issues.groupby(["division_code", "agency"]).size().sort_values(ascending=False).head(top_units)
+        if len(issues)
+        else pd.Series(dtype="int64")
+    )
+    return {
+        "rows_read": int(rows_read),
+        "library_rows": len(library),
+        "status": {str(k): int(v) for k, v in library["status"].value_counts().items()},
+        "by_level": {
+            str(k): int(v) for k, v in library["level"].value_counts().reindex(list(LEVELS)).dropna().items()
+        },
+        "rejected_rows": len(rejected_rows),
+        "rejected_row_reasons": {str(k): int(v) for k, v in rejected_rows["reason"].str.replace(r"“.*”", "“…”", regex=True).value_counts().items()},
+        "rejected_files": [
+            {"source_file": str(f), "reason": str(r)} for f, r in zip(rejected_files["source_file"], rejected_files["reason"], strict=True)
+        ],
+        "qc_issues": len(issues),
+        "qc_issues_by_rule": {str(k): int(v) for k, v in issues["rule_id"].value_counts().sort_index().items()} if len(issues) else {},
+        "units_with_most_issues": [
+            {"division_code": str(d), "agency": str(a), "issues": int(n)} for (d, a), n in by_unit.items()
+        ],
+    }

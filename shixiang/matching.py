@@ -1,0 +1,383 @@
+"""Matching implementation-list rows to catalogue business-handling items.
+
+Separated as in Splink: *comparisons* (the name model in :mod:`shixiang.names`), *candidate
+generation* (alias and equivalence look-ups, then ``rapidfuzz.process.cdist`` over the distinct
+unresolved names), and *decision* (:func:`decide_rows`: name evidence combined with the row's
+claimed code into a status, with the explanation a steward reads).
+
+Automatic matches need an equivalence that can be named — a confirmed alias, the same cleaned
+name, the same canonical key, the same pronunciation — or a near-identical name that clears the
+score *and* margin thresholds with no situation conflict. Everything else goes to review (with
+its top candidates) or unmatched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from shixiang.config import (
+    STATUS_MATCHED,
+    STATUS_REVIEW,
+    STATUS_UNMATCHED,
+    THRESHOLDS,
+    MatchThresholds,
+)
+from shixiang.names import NameParts, display_key, parse_name, phonetic
+
+# Methods, strongest first. Stored in unified_library.match_method.
+METHOD_ALIAS = "alias"  # a steward confirmed this normalised name before
+METHOD_EXACT = "exact"  # same name once width, spaces, script and level qualifiers are folded
+METHOD_CANONICAL = "canonical"  # same key after the name model's rewrites
+METHOD_HOMOPHONE = "homophone"  # same key pronunciation: an input-method typo
+METHOD_CLAIMED_CODE = "claimed_code"  # the claimed code's item, with a consistent name
+METHOD_FUZZY = "fuzzy"  # near-identical by score and margin
+METHOD_NONE = "none"
+
+METHOD_LABELS = {
+    METHOD_ALIAS: "数据管理员已确认的同名事项",
+    METHOD_EXACT: "名称与目录事项一致（忽略全半角、空格、繁简与层级限定词）",
+    METHOD_CANONICAL: "名称规范化后与目录事项一致",
+    METHOD_HOMOPHONE: "名称读音与目录事项一致（疑似同音错字）",
+    METHOD_CLAIMED_CODE: "声明的基本编码指向该事项，且名称相近",
+    METHOD_FUZZY: "名称高度相似，且明显优于其他候选",
+    METHOD_NONE: "",
+}
+
+
+def _unique_map(keys: pd.Series, codes: pd.Series) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """key → the only code with that key; key → all codes where several share it."""
+    groups = codes.groupby(keys.values).agg(list)
+    unique = {k: v[0] for k, v in groups.items() if len(v) == 1}
+    shared = {k: v for k, v in groups.items() if len(v) > 1}
+    return unique, shared
+
+
+@dataclass
+class CatalogueIndex:
+    """Look-up structures over the catalogue, built once per run."""
+
+    items: pd.DataFrame  # one row per business item, indexed 0..n-1, with parsed name columns
+    by_text: dict[str, str]
+    by_key: dict[str, str]
+    by_phonetic: dict[str, str]
+    shared_keys: dict[str, list[str]]
+    by_base_code: dict[str, list[str]]
+    position: dict[str, int]  # business_code → row position in ``items``
+    choices: list[str] = field(repr=False)  # key of each item, for cdist
+
+    @classmethod
+    def build(cls, catalogue: pd.DataFrame) -> CatalogueIndex:
+        items = catalogue.reset_index(drop=True).copy()
+        parts = [parse_name(str(n)) for n in items["item_name"]]
+        items["name_text"] = [_level_free_text(p) for p in parts]
+        items["name_key"] = [p.key for p in parts]
+        items["name_situation"] = [p.situation for p in parts]
+        items["name_scope"] = [p.scope for p in parts]
+        items["name_phonetic"] = [phonetic(p.key) for p in parts]
+        codes = items["business_code"].astype(str)
+        by_text, _ = _unique_map(items["name_text"], codes)
+        by_key, shared = _unique_map(items["name_key"], codes)
+        by_phon, _ = _unique_map(items["name_phonetic"], codes)
+        by_base = codes.groupby(items["base_code"].astype(str).str.upper().values).agg(list).to_dict()
+        return cls(
+            items=items,
+            by_text=by_text,
+            by_key=by_key,
+            by_phonetic=by_phon,
+            shared_keys=shared,
+            by_base_code=by_base,
+            position={c: i for i, c in enumerate(codes)},
+            choices=items["name_key"].tolist(),
+        )
+
+    def name_of(self, code: str) -> str:
+        return str(self.items.at[self.position[code], "item_name"])
+
+
+def _level_free_text(p: NameParts) -> str:
+    """The cleaned text without level qualifiers (the ``exact`` comparison)."""
+    text = p.text
+    if p.level:
+        text = text.replace(f"({p.level})", "")
+    return text
+
+
+def _top_candidates(
+    queries: list[str], index: CatalogueIndex, k: int, chunk: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k catalogue positions and ratio scores for each query (vectorised, chunked)."""
+    n = len(queries)
+    k = max(1, min(k, len(index.choices)))
+    top_idx = np.zeros((n, k), dtype=np.int64)
+    top_score = np.zeros((n, k), dtype=np.float32)
+    if n == 0 or not index.choices:
+        return top_idx[:, :0], top_score[:, :0]
+    for start in range(0, n, chunk):
+        block = process.cdist(
+            queries[start : start + chunk], index.choices, scorer=fuzz.ratio, workers=-1
+        )
+        part = np.argpartition(-block, kth=k - 1, axis=1)[:, :k]
+        scores = np.take_along_axis(block, part, axis=1)
+        order = np.argsort(-scores, axis=1, kind="stable")
+        top_idx[start : start + chunk] = np.take_along_axis(part, order, axis=1)
+        top_score[start : start + chunk] = np.take_along_axis(scores, order, axis=1)
+    return top_idx, top_score
+
+
+def match_names(
+    names: pd.Series,
+    index: CatalogueIndex,
+    aliases: dict[str, str] | None = None,
+    thresholds: MatchThresholds = THRESHOLDS,
+) -> pd.DataFrame:
+    """Match *distinct* raw names. One output row per distinct name, indexed by the raw name.
+
+    Columns: name_key, name_situation, method, business_code (or NaN), score, margin,
+    candidates (list of (code, score)), conflict (str reason or "").
+    """
+    aliases = aliases or {}
+    uniq = pd.Index(pd.unique(names.dropna().astype(str)))
+    parts = [parse_name(n) for n in uniq]
+    out = pd.DataFrame(index=uniq)
+    out["name_key"] = [p.key for p in parts]
+    out["name_situation"] = [p.situation for p in parts]
+    out["name_scope"] = [p.scope for p in parts]
+    out["name_notes"] = ["、".join(p.notes) for p in parts]
+    text = pd.Series([_level_free_text(p) for p in parts], index=uniq)
+    phon = pd.Series([phonetic(p.key) for p in parts], index=uniq)
+
+    method = pd.Series(METHOD_NONE, index=uniq, dtype="str")
+    code = pd.Series(np.nan, index=uniq, dtype="str")
+    for label, found in (
+        (METHOD_ALIAS, out["name_key"].map(aliases)),
+        (METHOD_EXACT, text.map(index.by_text)),
+        (METHOD_CANONICAL, out["name_key"].map(index.by_key)),
+        (METHOD_HOMOPHONE, phon.map(index.by_phonetic)),
+    ):
+        take = code.isna() & found.notna()
+        code = code.where(~take, found)
+        method = method.where(~take, label)
+    # An alias may point at a code that left the catalogue: then it is no evidence at all.
+    gone = (method == METHOD_ALIAS) & ~code.isin(list(index.position))
+    code = code.mask(gone)
+    method = method.mask(gone, METHOD_NONE)
+
+    # Fuzzy candidates for every name: the margin and the candidates are part of every
+    # explanation, and distinct names are few.
+    k = max(thresholds.top_candidates, 2)
+    top_idx, top_score = _top_candidates(out["name_key"].tolist(), index, k, thresholds.chunk_size)
+    item_codes = index.items["business_code"].astype(str).to_numpy()
+    item_sit = index.items["name_situation"].to_numpy()
+    item_scope = index.items["name_scope"].to_numpy()
+    cand_codes = item_codes[top_idx] if top_idx.size else np.empty((len(uniq), 0), dtype=object)
+    best = top_score[:, 0] if top_score.shape[1] else np.zeros(len(uniq))
+    second = top_score[:, 1] if top_score.shape[1] > 1 else np.zeros(len(uniq))
+    out["candidates"] = [
+        [(str(c), round(float(s), 1)) for c, s in zip(cs, ss, strict=True)][: thresholds.top_candidates]
+        for cs, ss in zip(cand_codes, top_score, strict=True)
+    ]
+    best_sit = item_sit[top_idx[:, 0]] if top_idx.size else np.array([""] * len(uniq))
+    best_scope = item_scope[top_idx[:, 0]] if top_idx.size else np.array([""] * len(uniq))
+    sit = out["name_situation"].to_numpy()
+    situation_conflict = (sit != "") & (best_sit != "") & (sit != best_sit)
+    missing_situation = (sit != "") & (best_sit == "") | (sit == "") & (best_sit != "")
+    scope_differs = out["name_scope"].to_numpy() != best_scope
+
+    resolved = code.notna().to_numpy()
+    margin = best - second
+    fuzzy_ok = (
+        ~resolved
+        & (best >= thresholds.fuzzy_accept_score)
+        & (margin >= thresholds.fuzzy_accept_margin)
+        & ~situation_conflict
+        & ~missing_situation
+        & ~scope_differs
+    )
+    if top_idx.size:
+        code = code.where(~fuzzy_ok, pd.Series(cand_codes[:, 0], index=uniq))
+        method = method.where(~fuzzy_ok, METHOD_FUZZY)
+
+    # Scores: equivalences score the similarity of the matched item's key (100 when equal).
+    matched_keys = code.map(lambda c: index.items.at[index.position[c], "name_key"] if c in index.position else "")
+    eq_score = np.array(
+        [fuzz.ratio(a, b) if b else 0.0 for a, b in zip(out["name_key"], matched_keys, strict=True)]
+    )
+    out["method"] = method
+    out["business_code"] = code
+    out["score"] = np.where(code.notna(), eq_score, best).round(1)
+    out["best_score"] = np.round(best, 1)
+    out["margin"] = np.round(margin, 1)
+    out["shared_key_codes"] = out["name_key"].map(index.shared_keys)
+    conflict = np.where(situation_conflict, "办理情形与最接近的目录事项不同", "")
+    out["conflict"] = conflict
+    return out
+
+
+@dataclass(frozen=True)
+class RowDecisionColumns:
+    """Columns :func:`decide_rows` adds to the item rows."""
+
+    names: tuple[str, ...] = (
+        "status",
+        "business_code",
+        "catalogue_name",
+        "match_method",
+        "score",
+        "margin",
+        "candidates",
+        "explanation",
+        "name_key",
+    )
+
+
+DECISION_COLUMNS = RowDecisionColumns().names
+
+
+def _norm_code(s: pd.Series) -> pd.Series:
+    return s.astype("str").str.strip().str.upper().mask(s.isna())
+
+
+def decide_rows(
+    items: pd.DataFrame,
+    index: CatalogueIndex,
+    aliases: dict[str, str] | None = None,
+    thresholds: MatchThresholds = THRESHOLDS,
+) -> pd.DataFrame:
+    """Decide every item row: status, business_code, method, score, margin, candidates, and a
+    Chinese explanation. Returns ``items`` with :data:`DECISION_COLUMNS` added (same order)."""
+    names = match_names(items["item_name"], index, aliases, thresholds)
+    per_row = names.reindex(items["item_name"].astype(str).to_numpy())
+    per_row.index = items.index
+
+    code = per_row["business_code"].copy()
+    method = per_row["method"].copy()
+    claimed = _norm_code(items["claimed_code"]) if "claimed_code" in items else pd.Series(np.nan, index=items.index, dtype="str")
+    catalogue_base = index.items.set_index("business_code")["base_code"].astype(str).str.upper()
+    matched_base = code.map(catalogue_base)
+    claimed_known = claimed.isin(list(index.by_base_code)) | claimed.isin(list(index.position))
+    claimed_malformed = claimed.notna() & ~claimed.str.fullmatch(r"[0-9A-Z-]{4,50}").fillna(False)
+    claimed_family = claimed.map(index.by_base_code)
+    claimed_as_business = claimed.where(claimed.isin(list(index.position)))
+    claims_match = claimed.notna() & ((claimed == matched_base) | (claimed == code))
+
+    reasons = pd.Series("", index=items.index, dtype="str")
+
+    # 1. Name resolved, but the claimed code names another item family: evidence conflicts.
+    conflicting = code.notna() & claimed_known & ~claims_match
+    reasons = reasons.mask(conflicting, "声明的基本编码属于另一个目录事项")
+    malformed_on_match = code.notna() & claimed_malformed
+    reasons = reasons.mask(malformed_on_match, "声明的基本编码格式不正确")
+
+    # 2. Name unresolved, claimed code valid: accept the code's item when the family has a
+    #    single item (or the claimed business code) and the name is close to it.
+    family_single = claimed_family.map(lambda v: v[0] if isinstance(v, list) and len(v) == 1 else np.nan)
+    claim_target = claimed_as_business.fillna(family_single)
+    unresolved = code.isna()
+    target_key = claim_target.map(
+        lambda c: index.items.at[index.position[c], "name_key"] if isinstance(c, str) and c in index.position else np.nan
+    )
+    claim_score = pd.Series(
+        [
+            fuzz.ratio(a, b) if isinstance(b, str) else 0.0
+            for a, b in zip(per_row["name_key"].fillna(""), target_key, strict=True)
+        ],
+        index=items.index,
+    )
+    target_sit = claim_target.map(
+        lambda c: index.items.at[index.position[c], "name_situation"] if isinstance(c, str) and c in index.position else ""
+    )
+    claim_ok = (
+        unresolved
+        & claim_target.notna()
+        & (claim_score >= thresholds.claimed_code_min_score)
+        & ((per_row["name_situation"] == target_sit) | (per_row["name_situation"] == ""))
+    )
+    code = code.where(~claim_ok, claim_target)
+    method = method.where(~claim_ok, METHOD_CLAIMED_CODE)
+    claimed_but_far = unresolved & claimed_known & ~claim_ok
+    reasons = reasons.mask(claimed_but_far & (reasons == ""), "名称与声明的基本编码对应的目录事项不一致")
+
+    accepted = code.notna() & (reasons == "")
+    best = per_row["best_score"].fillna(0)
+    status = np.where(
+        accepted,
+        STATUS_MATCHED,
+        np.where((best >= thresholds.review_min_score) | (reasons != "") | code.notna(), STATUS_REVIEW, STATUS_UNMATCHED),
+    )
+    status = pd.Series(status, index=items.index, dtype="str")
+    final_code = code.where(status == STATUS_MATCHED)
+    score = per_row["score"].where(method != METHOD_CLAIMED_CODE, claim_score).fillna(0.0)
+
+    out = items.copy()
+    out["status"] = status
+    out["business_code"] = final_code
+    out["catalogue_name"] = final_code.map(lambda c: index.name_of(c) if isinstance(c, str) else np.nan)
+    out["match_method"] = method.where(status != STATUS_UNMATCHED, METHOD_NONE)
+    out["score"] = score.astype("float64").round(1)
+    out["margin"] = per_row["margin"].fillna(0.0).astype("float64")
+    # Review rows whose name resolved but whose evidence conflicts keep that item first.
+    out["candidates"] = _candidates_json(per_row, code, status, index)
+    out["explanation"] = _explain(per_row, method, status, reasons, claimed, claims_match)
+    out["name_key"] = per_row["name_key"]
+    return out
+
+
+def _candidates_json(
+    per_row: pd.DataFrame, code: pd.Series, status: pd.Series, index: CatalogueIndex
+) -> pd.Series:
+    """JSON list of {business_code, name, score} per row (computed per distinct combination)."""
+    keys = per_row["name_key"].fillna("") + "\x1f" + code.fillna("") + "\x1f" + status
+    cache: dict[str, str] = {}
+    for idx in keys.index[~keys.duplicated()]:
+        cands = list(per_row.at[idx, "candidates"]) if isinstance(per_row.at[idx, "candidates"], list) else []
+        c = code.at[idx]
+        if isinstance(c, str) and all(c != x[0] for x in cands):
+            cands = [(c, float(per_row.at[idx, "score"]))] + cands[:-1] if cands else [(c, 100.0)]
+        cache[keys.at[idx]] = json.dumps(
+            [{"business_code": x, "name": index.name_of(x), "score": s} for x, s in cands],
+            ensure_ascii=False,
+        )
+    return keys.map(cache)
+
+
+def _explain(
+    per_row: pd.DataFrame,
+    method: pd.Series,
+    status: pd.Series,
+    reasons: pd.Series,
+    claimed: pd.Series,
+    claims_match: pd.Series,
+) -> pd.Series:
+    """A one-line Chinese explanation per row, built from vectorised string pieces."""
+    method_text = method.map(METHOD_LABELS).fillna("")
+    notes = per_row["name_notes"].fillna("")
+    score = per_row["best_score"].fillna(0).round(1).astype(str)
+    margin = per_row["margin"].fillna(0).round(1).astype(str)
+    fuzzy_text = "最高相似度 " + score + "，领先第二候选 " + margin
+    base = np.select(
+        [status == STATUS_MATCHED, status == STATUS_REVIEW],
+        [
+            "自动匹配：" + method_text,
+            "待人工核对：" + fuzzy_text,
+        ],
+        default="未找到相近的目录事项（" + fuzzy_text + "）",
+    )
+    out = pd.Series(base, index=per_row.index, dtype="str")
+    rewritten = method.isin([METHOD_CANONICAL, METHOD_HOMOPHONE, METHOD_FUZZY, METHOD_ALIAS]) | (status != STATUS_MATCHED)
+    out = out + np.where((notes != "") & rewritten, "；规范化：" + notes, "")
+    conflict = per_row["conflict"].fillna("")
+    out = out + np.where(conflict != "", "；" + conflict, "")
+    out = out + np.where(reasons != "", "；" + reasons, "")
+    out = out + np.where(claims_match & (status == STATUS_MATCHED), "；声明的基本编码一致", "")
+    out = out + np.where(claimed.isna(), "；未填写基本编码", "")
+    return out
+
+
+def key_display(raw: str) -> str:
+    """Readable canonical form of a raw name (for steward screens)."""
+    return display_key(parse_name(raw))

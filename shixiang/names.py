@@ -1,0 +1,249 @@
+"""The name model: how an item name is split into stem, handling situation and qualifiers.
+
+Every rule of name normalisation is here, as data tables at the top of the module. A name is
+parsed once per *distinct* raw string (``parse_name`` is cached), so the cost is proportional to
+the number of different names, not to the number of rows.
+
+Parts of a parsed name (:class:`NameParts`):
+
+* ``text``      — NFKC (full width → half width), traditional → simplified, spaces removed,
+  bracket kinds unified to ``()``; the readable cleaned name.
+* ``stem``      — what the item *is*, with level qualifiers, situation and scope taken out and
+  synonyms canonicalised (对…的 frames, verb-first order, abbreviations, verb synonyms,
+  connectors, department prefixes).
+* ``situation`` — the canonical handling situation (新办, 变更, 延续, 注销, 补办, …) or "".
+  Situation words are evidence, not noise: two names whose situations differ are never the
+  same item.
+* ``level``     — the level qualifier found (（县级）, （县级权限）, …) or "".
+* ``scope``     — scope qualifiers such as 含中外合资 or 分公司, kept because they distinguish
+  catalogue items.
+* ``key``       — ``stem`` + situation + scope: two names with the same key are the same item
+  written differently (the "canonical" equivalence).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from opencc import OpenCC
+from pypinyin import lazy_pinyin
+
+# --- Tables --------------------------------------------------------------------------------
+
+# Handling situations (业务办理项 情形): written form → canonical form. Longest forms first.
+SITUATIONS: dict[str, str] = {
+    "遗失补办": "补办",
+    "遗失补发": "补办",
+    "损坏补办": "补办",
+    "补办": "补办",
+    "补发": "补办",
+    "补领": "补办",
+    "补证": "补办",
+    "首次申请": "新办",
+    "首次申领": "新办",
+    "新申请": "新办",
+    "新办": "新办",
+    "新设": "新办",
+    "新增": "新办",
+    "到期延续": "延续",
+    "期满延续": "延续",
+    "到期换证": "延续",
+    "期满换证": "延续",
+    "延续": "延续",
+    "延期": "延续",
+    "续期": "延续",
+    "换证": "延续",
+    "换发": "换发",
+    "变更": "变更",
+    "注销": "注销",
+    "撤销": "注销",
+    "过户": "过户",
+    "转入": "转入",
+    "转出": "转出",
+}
+_SITUATION_WORDS = sorted(SITUATIONS, key=len, reverse=True)
+
+# Words that mean "level of government" inside a qualifier bracket: （县级）（县级权限）（县级行使）
+# （设区的市级权限）（市级/县级）（镇）. Content made only of these is a level qualifier.
+_LEVEL_QUALIFIER = re.compile(
+    r"(?:(?:国家|省|设区的市|市|县|区|乡|镇|街道|村|社区)(?:级)?(?:[/、,]|及)?)+"
+    r"(?:权限|行使|实施|管理|事权)?"
+)
+# Element values that leak into names: （承诺件） （即办件）.
+_NOISE_QUALIFIER = re.compile(r"(?:承诺件|即办件|指引)")
+
+# Leading words that name a level or a department rather than the item.
+_PREFIX = re.compile(
+    r"^(?:(?:省|市|县|区|乡|镇)级"
+    r"|(?:省|市|县|区)(?:行政审批|人社|人力资源和社会保障|市场监管|市监|教科体|教育|卫健|卫生健康"
+    r"|民政|住建|自然资源|生态环境|交通运输|农业农村|水利|文旅|商务|应急管理|公安|司法|医保|税务"
+    r"|退役军人事务|林业|财政)局)"
+)
+
+# Stem rewrites applied to catalogue and unit names alike (symmetric, so they cannot invent a
+# difference). Longest first within each table.
+ABBREVIATIONS: dict[str, str] = {
+    "城乡居民基本医疗保险": "居民医保",
+    "城镇职工基本医疗保险": "职工医保",
+    "基本医疗保险": "医保",
+    "医疗保险": "医保",
+    "社会保障卡": "社保卡",
+    "社会保险": "社保",
+    "住房公积金": "公积金",
+    "营业执照": "执照",
+}
+VERB_SYNONYMS: dict[str, str] = {
+    "颁发": "核发",
+    "发放": "核发",
+    "签发": "核发",
+    "审核": "审批",
+    "审定": "审批",
+    "批准": "审批",
+}
+# Verbs that some units put first: 核发建设工程规划许可证 → 建设工程规划许可证核发.
+_LEADING_VERBS = ("核发", "颁发", "审批", "审核", "办理", "申领", "发放", "签发")
+# 对…的审批 frames.
+_FRAME = re.compile(r"^对(.{2,}?)的(审批|许可|核准|确认|认定|备案|登记|审核|检查|奖励|裁决|给付|核发)$")
+# Connectors and punctuation that carry no identity.
+_CONNECTORS = re.compile(r"[的和及与、,，/·•.．\-—_“”\"'‘’《》〈〉<>「」『』:：;；]")
+_SPACES = re.compile(r"\s+")
+_BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "(", "】": ")", "〔": "(", "〕": ")",
+                           "[": "(", "]": ")", "［": "(", "］": ")", "{": "(", "}": ")"})
+_BRACKET_GROUP = re.compile(r"\(([^()]*)\)")
+
+_T2S = OpenCC("t2s")
+
+
+@dataclass(frozen=True)
+class NameParts:
+    raw: str
+    text: str
+    stem: str
+    situation: str
+    level: str
+    scope: str
+    key: str
+    notes: tuple[str, ...]  # which rewrites fired, for the explanation
+
+    @property
+    def phonetic_key(self) -> str:
+        return phonetic(self.key)
+
+
+def clean_text(raw: object) -> str:
+    """NFKC, traditional → simplified, spaces removed, one bracket kind."""
+    s = unicodedata.normalize("NFKC", str(raw)).translate(_BRACKETS)
+    s = _SPACES.sub("", s)
+    return _T2S.convert(s)
+
+
+def _split_situation(stem: str) -> tuple[str, str]:
+    for word in _SITUATION_WORDS:
+        if stem.endswith(word) and len(stem) - len(word) >= 2:
+            return stem[: -len(word)], SITUATIONS[word]
+    return stem, ""
+
+
+def _classify_bracket(content: str) -> tuple[str, str]:
+    """Return (kind, value) with kind in level|situation|noise|scope."""
+    if not content:
+        return "noise", ""
+    if _LEVEL_QUALIFIER.fullmatch(content):
+        return "level", content
+    if _NOISE_QUALIFIER.fullmatch(content):
+        return "noise", content
+    if content in SITUATIONS:
+        return "situation", SITUATIONS[content]
+    return "scope", content
+
+
+def _rewrite(stem: str, notes: list[str]) -> str:
+    m = _FRAME.match(stem)
+    if m:
+        stem = m.group(1) + m.group(2)
+        notes.append("对…的句式")
+    for verb in _LEADING_VERBS:
+        if stem.startswith(verb) and len(stem) > len(verb) + 2:
+            stem = stem[len(verb) :] + verb
+            notes.append("动词前置")
+            break
+    for table, label in ((ABBREVIATIONS, "简称"), (VERB_SYNONYMS, "同义动词")):
+        for long, short in table.items():
+            if long in stem:
+                stem = stem.replace(long, short)
+                notes.append(label)
+    stripped = _CONNECTORS.sub("", stem)
+    if stripped != stem:
+        notes.append("连接词")
+    return stripped
+
+
+@lru_cache(maxsize=1_000_000)
+def parse_name(raw: str) -> NameParts:
+    """Parse one item name. Pure and cached: call it on distinct names."""
+    text = clean_text(raw)
+    notes: list[str] = []
+    level = ""
+    situation = ""
+    scopes: list[str] = []
+    body = text
+    # Take bracket groups out, innermost first, classifying each.
+    while True:
+        groups = list(_BRACKET_GROUP.finditer(body))
+        if not groups:
+            break
+        for g in reversed(groups):
+            kind, value = _classify_bracket(g.group(1))
+            if kind == "level":
+                level = level or value
+            elif kind == "situation":
+                situation = situation or value
+            elif kind == "scope":
+                scopes.append(value)
+            body = body[: g.start()] + body[g.end() :]
+    body = body.replace("(", "").replace(")", "")
+    prefix = _PREFIX.match(body)
+    if prefix and len(body) - prefix.end() >= 4:
+        body = body[prefix.end() :]
+        notes.append("层级或部门前缀")
+    stem = _rewrite(body, notes)
+    stem, tail_situation = _split_situation(stem)
+    if tail_situation:
+        if situation and situation != tail_situation:
+            # Two different situations in one name: keep both in the stem, nothing is dropped.
+            stem = stem + tail_situation
+        else:
+            situation = tail_situation
+    if level:
+        notes.append("层级限定词")
+    scope = "|".join(sorted(_CONNECTORS.sub("", s) for s in scopes))
+    key = stem + ("#" + situation if situation else "") + ("@" + scope if scope else "")
+    return NameParts(
+        raw=str(raw),
+        text=text,
+        stem=stem,
+        situation=situation,
+        level=level,
+        scope=scope,
+        key=key,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+@lru_cache(maxsize=1_000_000)
+def phonetic(key: str) -> str:
+    """Toneless pinyin of a key: names equal here differ only by homophones (输入法错字)."""
+    return " ".join(lazy_pinyin(key, errors="default"))
+
+
+def display_key(parts: NameParts) -> str:
+    """The key as a steward reads it: stem（situation）（scope）."""
+    out = parts.stem
+    if parts.situation:
+        out += f"（{parts.situation}）"
+    if parts.scope:
+        out += "".join(f"（{s}）" for s in parts.scope.split("|"))
+    return out

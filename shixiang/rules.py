@@ -1,0 +1,205 @@
+"""The rule catalogue of element quality checks (质检规则) and their vectorised evaluation.
+
+One :class:`Rule` per check: id, element, severity, Chinese message template, rectification
+suggestion. :func:`evaluate` turns decided library rows (with the matched catalogue item joined)
+into ``qc_issues`` rows. Templates use ``{column}`` placeholders filled per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from shixiang.config import LEVEL_LABELS, STATUS_CONFIRMED, STATUS_MATCHED
+
+SEVERITY_ERROR = "error"
+SEVERITY_WARNING = "warning"
+
+QC_ISSUE_COLUMNS = [
+    "source_file",
+    "source_row",
+    "division_code",
+    "agency",
+    "level",
+    "item_name",
+    "business_code",
+    "rule_id",
+    "element",
+    "severity",
+    "message",
+    "suggestion",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    element: str
+    severity: str
+    message: str  # template over row columns
+    suggestion: str  # template over row columns
+
+
+RULES: dict[str, Rule] = {
+    r.rule_id: r
+    for r in (
+        Rule(
+            "QC-001",
+            "事项类型",
+            SEVERITY_ERROR,
+            "事项类型“{item_type}”与通用目录“{cat_item_type}”不一致",
+            "按通用目录将事项类型改为“{cat_item_type}”",
+        ),
+        Rule(
+            "QC-002",
+            "行使层级",
+            SEVERITY_ERROR,
+            "本单位为{level_label}，不在该事项的行使层级（{cat_use_levels}）内",
+            "确认本级是否有权实施该事项；无权实施的请从实施清单中删除",
+        ),
+        Rule(
+            "QC-003",
+            "基本编码",
+            SEVERITY_ERROR,
+            "填报的基本编码“{claimed_code}”与匹配事项的基本编码“{cat_base_code}”不一致",
+            "将基本编码改为“{cat_base_code}”",
+        ),
+        Rule(
+            "QC-004",
+            "承诺办结时限",
+            SEVERITY_ERROR,
+            "承诺办结时限（{promised_limit}）超过法定办结时限（{legal_limit}）",
+            "承诺办结时限应不超过法定办结时限",
+        ),
+        Rule(
+            "QC-005",
+            "办件类型",
+            SEVERITY_WARNING,
+            "即办件的办结时限（{limit_days}）超过1个工作日",
+            "即办件应当场或1个工作日内办结；否则改为承诺件",
+        ),
+        Rule(
+            "QC-006",
+            "事项名称",
+            SEVERITY_WARNING,
+            "同一实施主体重复填报同一事项（与第 {dup_first_row} 行重复）",
+            "删除重复的事项行，每个事项只保留一行",
+        ),
+        Rule(
+            "QC-007",
+            "行政区划代码",
+            SEVERITY_WARNING,
+            "行政区划代码“{division_code}”是{level_label}代码，但文件放在{folder_label}文件夹",
+            "把该行移到对应层级的清单中，或更正行政区划代码",
+        ),
+        Rule(
+            "QC-008",
+            "设定依据",
+            SEVERITY_WARNING,
+            "设定依据与通用目录不一致",
+            "按通用目录填写设定依据：{cat_legal_basis}",
+        ),
+    )
+}
+
+
+def _to_days(s: pd.Series) -> pd.Series:
+    """Time limits as numbers: "20", "20个工作日", "即办" (0)."""
+    text = s.astype("str")
+    num = pd.to_numeric(text.str.extract(r"(\d+(?:\.\d+)?)", expand=False), errors="coerce")
+    return num.mask(text.str.contains("即办", na=False), 0.0)
+
+
+def _fill(template: str, frame: pd.DataFrame) -> pd.Series:
+    """Vectorised ``str.format`` of a template over frame columns."""
+    out = pd.Series("", index=frame.index, dtype="str")
+    parts = pd.Series([template]).str.extractall(r"(?P<text>[^{]*)(?:\{(?P<col>\w+)\})?").reset_index(drop=True)
+    for text, col in zip(parts["text"], parts["col"], strict=True):
+        if isinstance(text, str) and text:
+            out = out + text
+        if isinstance(col, str):
+            out = out + frame[col].astype("str").fillna("")
+    return out
+
+
+def evaluate(rows: pd.DataFrame) -> pd.DataFrame:
+    """Element checks over decided rows. ``rows`` must carry the item columns, ``status``,
+    ``business_code``, ``name_key`` and the catalogue columns prefixed ``cat_`` (NaN where
+    unmatched). Returns qc_issues rows (columns :data:`QC_ISSUE_COLUMNS`)."""
+    r = rows.copy()
+    matched = r["status"].isin([STATUS_MATCHED, STATUS_CONFIRMED])
+    r["level_label"] = r["level"].map(LEVEL_LABELS)
+    r["folder_label"] = r["folder_level"].map(LEVEL_LABELS)
+    legal = _to_days(r["legal_limit"])
+    promised = _to_days(r["promised_limit"])
+    r["limit_days"] = promised.fillna(legal).map(lambda v: f"{v:g}", na_action="ignore")
+    limit_days = promised.fillna(legal)
+
+    use_levels = r["cat_use_level_keys"].fillna("")
+    level_allowed = pd.Series(
+        [lvl in u.split(",") for lvl, u in zip(r["level"].fillna(""), use_levels, strict=True)],
+        index=r.index,
+    )
+    claimed = r["claimed_code"].astype("str").str.strip().str.upper()
+    cat_base = r["cat_base_code"].astype("str").str.upper()
+    cat_code = r["business_code"].astype("str").str.upper()
+
+    unit_key = r["division_code"].astype("str") + "\x1f" + r["agency"].astype("str")
+    item_key = r["business_code"].fillna("name:" + r["name_key"].fillna(r["item_name"]))
+    dup_key = unit_key + "\x1f" + item_key
+    duplicated = dup_key.duplicated(keep="first")
+    first_row = r.groupby(dup_key, sort=False)["source_row"].transform("first")
+    r["dup_first_row"] = first_row.astype("str")
+
+    basis = r["legal_basis"].astype("str").str.replace(r"\s+", "", regex=True)
+    cat_basis = r["cat_legal_basis"].astype("str").str.replace(r"\s+", "", regex=True)
+
+    checks: dict[str, pd.Series] = {
+        "QC-001": matched & r["item_type"].notna() & (r["item_type"] != r["cat_item_type"]),
+        "QC-002": matched & (use_levels != "") & ~level_allowed,
+        "QC-003": matched & r["claimed_code"].notna() & (claimed != cat_base) & (claimed != cat_code),
+        "QC-004": (promised > legal).fillna(False),
+        "QC-005": (r["handling_type"] == "即办件") & (limit_days > 1).fillna(False),
+        "QC-006": duplicated,
+        "QC-007": r["level"] != r["folder_level"],
+        "QC-008": matched & r["legal_basis"].notna() & r["cat_legal_basis"].notna() & (basis != cat_basis),
+    }
+    frames = []
+    for rule_id, mask in checks.items():
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            continue
+        rule = RULES[rule_id]
+        hit = r.loc[mask]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_file": hit["source_file"],
+                    "source_row": hit["source_row"],
+                    "division_code": hit["division_code"],
+                    "agency": hit["agency"],
+                    "level": hit["level"],
+                    "item_name": hit["item_name"],
+                    "business_code": hit["business_code"],
+                    "rule_id": rule_id,
+                    "element": rule.element,
+                    "severity": rule.severity,
+                    "message": _fill(rule.message, hit),
+                    "suggestion": _fill(rule.suggestion, hit),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=QC_ISSUE_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["source_file", "source_row", "rule_id"], kind="stable").reset_index(drop=True)
+
+
+def issue_counts(issues: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
+    """Issues per library row (aligned with ``rows``)."""
+    counts = issues.groupby(["source_file", "source_row"]).size()
+    keys = pd.MultiIndex.from_arrays([rows["source_file"], rows["source_row"]])
+    return pd.Series(counts.reindex(keys).fillna(0).astype("int64").to_numpy(), index=rows.index)
+
+

@@ -1,0 +1,167 @@
+"""The library database: table definitions and the one-transaction publish.
+
+SQLite (default, a file under ``var/``) and PostgreSQL are both supported through SQLAlchemy 2.
+``publish`` replaces the contents of every output table inside one transaction: a reader sees
+either the previous library or the new one, never a mix, and a failure leaves the previous one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
+
+from shixiang.ingest import REJECTED_FILE_COLUMNS, REJECTED_ROW_COLUMNS
+from shixiang.library import LIBRARY_COLUMNS, REVIEW_COLUMNS, STATS_COLUMNS
+from shixiang.rules import QC_ISSUE_COLUMNS
+
+DEFAULT_DATABASE_URL = "sqlite:///var/shixiang.db"
+
+metadata = MetaData()
+
+_INT = {"source_row", "qc_issue_count", "units_with_same_name", "submitted", "matched", "review", "unmatched", "local"}
+_FLOAT = {"score", "margin", "reuse_rate", "candidate_1_score", "candidate_2_score", "candidate_3_score"}
+_TEXT = {"candidates", "explanation", "extra", "raw", "message", "suggestion", "legal_basis", "reason"}
+
+
+def _columns(names: list[str]) -> list[Column]:
+    cols = []
+    for n in names:
+        if n in _INT:
+            cols.append(Column(n, Integer))
+        elif n in _FLOAT:
+            cols.append(Column(n, Float))
+        elif n in _TEXT:
+            cols.append(Column(n, Text))
+        else:
+            cols.append(Column(n, String(500)))
+    return cols
+
+
+unified_library = Table("unified_library", metadata, *_columns(LIBRARY_COLUMNS))
+review_queue = Table("review_queue", metadata, *_columns(REVIEW_COLUMNS))
+qc_issues = Table("qc_issues", metadata, *_columns(QC_ISSUE_COLUMNS))
+reuse_stats = Table("reuse_stats", metadata, *_columns(STATS_COLUMNS))
+rejected_rows = Table("rejected_rows", metadata, *_columns(REJECTED_ROW_COLUMNS))
+rejected_files = Table("rejected_files", metadata, *_columns(REJECTED_FILE_COLUMNS))
+publications = Table(
+    "publications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(100)),
+    Column("data_dir", Text),
+    Column("summary", Text),
+)
+
+OUTPUT_TABLES: dict[str, Table] = {
+    t.name: t for t in (unified_library, review_queue, qc_issues, reuse_stats, rejected_rows, rejected_files)
+}
+
+
+def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
+    """Engine for ``url``; creates the parent folder of a SQLite file and turns on WAL so that
+    readers keep reading the previous library while a publish is writing."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _wal(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    return engine
+
+
+def ensure_schema(engine: Engine) -> None:
+    metadata.create_all(engine, checkfirst=True)
+
+
+def _records(frame: pd.DataFrame, table: Table) -> list[dict]:
+    """Rows as DBAPI parameter dicts: builtin Python scalars, None for missing values."""
+    names = [c.name for c in table.columns if c.name in frame.columns]
+    sub = frame[names].copy()
+    for col in names:
+        if col in _INT:
+            sub[col] = pd.to_numeric(sub[col], errors="coerce").astype("Int64")
+        elif col in _FLOAT:
+            sub[col] = pd.to_numeric(sub[col], errors="coerce").astype("float64")
+    sub = sub.astype(object)
+    return sub.where(sub.notna(), None).to_dict("records")
+
+
+def publish(
+    engine: Engine,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    run_id: str | None = None,
+    data_dir: str | None = None,
+    summary: Mapping | None = None,
+    batch_size: int = 20_000,
+) -> None:
+    """Replace every output table with ``tables`` in ONE transaction."""
+    unknown = set(tables) - set(OUTPUT_TABLES)
+    if unknown:
+        raise ValueError(f"unknown output tables: {sorted(unknown)}")
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        for name, table in OUTPUT_TABLES.items():
+            conn.execute(table.delete())
+            frame = tables.get(name)
+            if frame is None or frame.empty:
+                continue
+            records = _records(frame, table)
+            for start in range(0, len(records), batch_size):
+                conn.execute(insert(table), records[start : start + batch_size])
+        conn.execute(
+            insert(publications),
+            {
+                "published_at": datetime.now(UTC),
+                "run_id": run_id,
+                "data_dir": data_dir,
+                "summary": json.dumps(summary or {}, ensure_ascii=False, default=str),
+            },
+        )
+
+
+def read_table(engine: Engine, name: str) -> pd.DataFrame:
+    if name not in OUTPUT_TABLES and name != "publications":
+        raise ValueError(f"unknown table {name!r}; tables: {', '.join([*OUTPUT_TABLES, 'publications'])}")
+    table = OUTPUT_TABLES.get(name, publications)
+    with engine.connect() as conn:
+        return pd.read_sql(select(table), conn)
+
+
+def count_rows(engine: Engine, name: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(OUTPUT_TABLES[name])).scalar_one())
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, for logs and metadata."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,99 @@
+"""Shared fixtures: small data directories written as real files, and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = REPO / "data" / "sample"
+PG_ADMIN_URL = os.environ.get("SHIXIANG_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+CATALOGUE_HEADER = ["业务办理项编码", "基本编码", "主项名称", "事项名称", "事项类型", "行使层级", "设定依据", "主管部门", "办件类型", "法定办结时限"]
+# Real item names of 广安区 (data/reference/guangan_items.csv), a few expanded into siblings.
+CATALOGUE_ROWS = [
+    ["511A0001000001", "511A00010000", "食品经营许可", "食品经营许可（新办）", "行政许可", "省级、市级、县级", "《中华人民共和国食品安全法》第三十五条", "市场监管局", "承诺件", "20"],
+    ["511A0001000002", "511A00010000", "食品经营许可", "食品经营许可（变更）", "行政许可", "省级、市级、县级", "《中华人民共和国食品安全法》第三十五条", "市场监管局", "承诺件", "20"],
+    ["511A0001000003", "511A00010000", "食品经营许可", "食品经营许可（注销）", "行政许可", "省级、市级、县级", "《中华人民共和国食品安全法》第三十五条", "市场监管局", "承诺件", "20"],
+    ["511A0002000001", "511A00020000", "建设工程规划许可证核发", "建设工程规划许可证核发", "行政许可", "市级、县级", "《中华人民共和国城乡规划法》第四十条", "自然资源局", "承诺件", "20"],
+    ["512B0070200003", "512B00702000", "社会保障卡申领", "社会保障卡申领", "公共服务", "县级、镇（乡、街道）级、村（社区）级", "", "人社局", "即办件", "1"],
+    ["511F0127400001", "511F01274000", "户口登记", "户口恢复", "行政确认", "县级", "《中华人民共和国户口登记条例》", "公安局", "承诺件", "10"],
+    ["511F0127400002", "511F01274000", "户口登记", "户口注销", "行政确认", "县级", "《中华人民共和国户口登记条例》", "公安局", "承诺件", "10"],
+    ["511A0131300001", "511A01313000", "水产苗种生产审批", "水产苗种生产审批", "行政许可", "县级", "《中华人民共和国渔业法》第十六条", "农业农村局", "承诺件", "20"],
+]
+ITEM_HEADER = ["行政区划代码", "实施主体", "事项名称", "基本编码", "事项类型", "设定依据", "办件类型", "法定办结时限", "承诺办结时限", "到办事现场次数"]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=header).to_csv(path, index=False, encoding=encoding)
+    return path
+
+
+def write_xlsx(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=header).to_excel(path, index=False)
+    return path
+
+
+@pytest.fixture
+def mini_dir(tmp_path: Path) -> Path:
+    """A tiny data directory: catalogue + county (UTF-8), township (GB18030), village (.xlsx)."""
+    root = tmp_path / "data"
+    write_csv(root / "catalogue" / "通用目录.csv", CATALOGUE_HEADER, CATALOGUE_ROWS)
+    write_csv(
+        root / "county" / "511602_广安区.csv",
+        ITEM_HEADER,
+        [
+            ["511602000000", "广安区行政审批局", "食品经营许可(变更)(县级)", "511A00010000", "行政许可", "", "承诺件", "20", "10", "1"],
+            ["511602000000", "广安区行政审批局", "食品经营许可（补办）", "", "行政许可", "", "承诺件", "20", "10", "1"],
+            ["511602000000", "广安区行政审批局", "核发建设工程规划许可证", "511A00020000", "行政确认", "", "承诺件", "20", "5", "1"],
+            ["511602000000", "广安区民政局", "老年人助餐服务登记", "", "公共服务", "", "即办件", "1", "1", "0"],
+            ["5116O2000000", "广安区行政审批局", "水产苗种生产审批", "", "", "", "", "", "", ""],
+        ],
+    )
+    write_csv(
+        root / "township" / "511602001000_浓洄街道.csv",
+        ITEM_HEADER,
+        [["511602001000", "浓洄街道便民服务中心", "社保卡申领", "", "公共服务", "", "即办件", "1", "1", "0"]],
+        encoding="gb18030",
+    )
+    write_xlsx(
+        root / "village" / "511602001001_村.xlsx",
+        ITEM_HEADER,
+        [["511602001001", "某村便民服务站", "社会保障卡申领（村级）", "512B00702000", "公共服务", "", "即办件", "1", "1", "0"]],
+    )
+    for level in ("province", "city"):
+        (root / level).mkdir(parents=True, exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards.
+
+    Skips with the reason when no server is reachable, unless SHIXIANG_REQUIRE_POSTGRES=1 (CI),
+    where it fails instead.
+    """
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"shixiang_test_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means "no server"
+        if os.environ.get("SHIXIANG_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required (SHIXIANG_REQUIRE_POSTGRES=1) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

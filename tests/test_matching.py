@@ -1,0 +1,105 @@
+"""Matching decisions: named equivalences accept, siblings never auto-match, evidence counts."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from shixiang import ingest
+from shixiang.matching import CatalogueIndex, decide_rows
+from tests.conftest import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory) -> CatalogueIndex:
+    root = tmp_path_factory.mktemp("cat")
+    write_csv(root / "catalogue" / "cat.csv", CATALOGUE_HEADER, CATALOGUE_ROWS)
+    return CatalogueIndex.build(ingest.load_catalogue(root).rows)
+
+
+def decide(index: CatalogueIndex, names: list[str], claimed: list[str | None] | None = None) -> pd.DataFrame:
+    items = pd.DataFrame({"item_name": names, "claimed_code": claimed or [None] * len(names)})
+    return decide_rows(items, index)
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "method"),
+    [
+        ("食品经营许可（变更）", "511A0001000002", "exact"),
+        ("食品经营许可(变更)(县级)", "511A0001000002", "exact"),
+        ("食品经营许可变更（县级权限）", "511A0001000002", "canonical"),
+        ("核发建设工程规划许可证", "511A0002000001", "canonical"),
+        ("建設工程規劃許可證核發", "511A0002000001", "exact"),
+        ("对水产苗种生产的审批", "511A0131300001", "canonical"),
+        ("社保卡申领", "512B0070200003", "canonical"),
+        ("户口回复", "511F0127400001", "homophone"),
+    ],
+)
+def test_named_equivalences_auto_match(index: CatalogueIndex, name: str, code: str, method: str) -> None:
+    row = decide(index, [name]).iloc[0]
+    assert (row["status"], row["business_code"], row["match_method"]) == ("matched", code, method)
+    assert row["explanation"].startswith("自动匹配")
+
+
+@pytest.mark.parametrize("name", ["食品经营许可（补办）", "食品经营许可（延续）", "户口变更"])
+def test_a_sibling_missing_from_the_catalogue_is_never_auto_matched(index: CatalogueIndex, name: str) -> None:
+    row = decide(index, [name]).iloc[0]
+    assert row["status"] != "matched"
+    assert pd.isna(row["business_code"])
+
+
+def test_review_rows_keep_three_scored_candidates(index: CatalogueIndex) -> None:
+    row = decide(index, ["食品经营许可（补办）"]).iloc[0]
+    assert row["status"] == "review"
+    cands = json.loads(row["candidates"])
+    assert len(cands) == 3
+    assert {c["business_code"] for c in cands} == {"511A0001000001", "511A0001000002", "511A0001000003"}
+    assert cands[0]["score"] >= cands[1]["score"] >= cands[2]["score"]
+    assert "办理情形与最接近的目录事项不同" in row["explanation"]
+
+
+def test_nothing_close_is_unmatched(index: CatalogueIndex) -> None:
+    row = decide(index, ["老年人助餐服务登记"]).iloc[0]
+    assert row["status"] == "unmatched"
+    assert row["match_method"] == "none"
+    assert row["explanation"].startswith("未找到")
+
+
+def test_claimed_code_of_another_item_sends_an_exact_name_to_review(index: CatalogueIndex) -> None:
+    row = decide(index, ["水产苗种生产审批"], ["511A00020000"]).iloc[0]
+    assert row["status"] == "review"
+    assert "另一个目录事项" in row["explanation"]
+
+
+def test_malformed_claimed_code_is_a_review_with_a_reason(index: CatalogueIndex) -> None:
+    row = decide(index, ["水产苗种生产审批"], ["511A-？？"]).iloc[0]
+    assert row["status"] == "review"
+    assert "格式不正确" in row["explanation"]
+
+
+def test_valid_claimed_code_with_a_close_name_is_matched_by_code(index: CatalogueIndex) -> None:
+    row = decide(index, ["水产苗种生产经营审批"], ["511A01313000"]).iloc[0]
+    assert (row["status"], row["business_code"], row["match_method"]) == ("matched", "511A0131300001", "claimed_code")
+
+
+def test_claimed_code_does_not_override_a_situation_conflict(index: CatalogueIndex) -> None:
+    # 511F01274000 is the 户口 family (恢复, 注销): the code alone cannot pick one.
+    row = decide(index, ["户口变更"], ["511F01274000"]).iloc[0]
+    assert row["status"] == "review"
+
+
+def test_identical_names_are_decided_once_and_identically(index: CatalogueIndex) -> None:
+    out = decide(index, ["社保卡申领"] * 50 + ["户口回复"] * 50)
+    assert out["business_code"].iloc[:50].eq("512B0070200003").all()
+    assert out["business_code"].iloc[50:].eq("511F0127400001").all()
+
+
+def test_alias_from_a_steward_is_applied_and_ignored_when_its_code_is_gone(index: CatalogueIndex) -> None:
+    from shixiang.names import parse_name
+
+    items = pd.DataFrame({"item_name": ["老年人助餐服务登记"], "claimed_code": [None]})
+    key = parse_name("老年人助餐服务登记").key
+    hit = decide_rows(items, index, aliases={key: "512B0070200003"}).iloc[0]
+    assert (hit["status"], hit["match_method"]) == ("matched", "alias")
+    gone = decide_rows(items, index, aliases={key: "NOT-IN-CATALOGUE"}).iloc[0]
+    assert gone["status"] == "unmatched"

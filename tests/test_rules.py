@@ -1,0 +1,84 @@
+"""Element quality rules: each rule with a row that breaks it and a row that passes."""
+
+import pandas as pd
+import pytest
+
+from shixiang import rules
+
+BASE = {
+    "source_file": "county/a.csv",
+    "division_code": "511602000000",
+    "agency": "广安区行政审批局",
+    "level": "county",
+    "folder_level": "county",
+    "item_name": "水产苗种生产审批",
+    "name_key": "水产苗种生产审批",
+    "status": "matched",
+    "business_code": "511A0131300001",
+    "claimed_code": "511A01313000",
+    "item_type": "行政许可",
+    "legal_basis": "《中华人民共和国渔业法》第十六条",
+    "handling_type": "承诺件",
+    "legal_limit": "20",
+    "promised_limit": "10",
+    "cat_item_type": "行政许可",
+    "cat_use_levels": "县级",
+    "cat_use_level_keys": "county",
+    "cat_base_code": "511A01313000",
+    "cat_legal_basis": "《中华人民共和国渔业法》第十六条",
+}
+
+BREAKS = {
+    "QC-001": {"item_type": "行政确认"},
+    "QC-002": {"level": "township", "folder_level": "township", "division_code": "511602001000"},
+    "QC-003": {"claimed_code": "511A00020000"},
+    "QC-004": {"promised_limit": "25"},
+    "QC-005": {"handling_type": "即办件", "legal_limit": "5", "promised_limit": "3"},
+    "QC-007": {"level": "township", "division_code": "511602001000", "cat_use_level_keys": "county,township"},
+    "QC-008": {"legal_basis": "《中华人民共和国行政许可法》"},
+}
+
+
+def frame(*overrides: dict) -> pd.DataFrame:
+    rows = [{**BASE, "source_row": i + 1, **o} for i, o in enumerate(overrides)]
+    return pd.DataFrame(rows)
+
+
+def test_a_clean_row_has_no_issue() -> None:
+    assert rules.evaluate(frame({})).empty
+
+
+@pytest.mark.parametrize("rule_id", sorted(BREAKS))
+def test_each_rule_fires_on_the_row_that_breaks_it_only(rule_id: str) -> None:
+    issues = rules.evaluate(frame({"agency": "广安区农业农村局"}, BREAKS[rule_id]))
+    assert issues["rule_id"].tolist() == [rule_id]
+    assert issues["source_row"].tolist() == [2]
+    rule = rules.RULES[rule_id]
+    assert issues.loc[0, "element"] == rule.element
+    assert issues.loc[0, "severity"] == rule.severity
+    assert "{" not in issues.loc[0, "message"] and "{" not in issues.loc[0, "suggestion"]
+
+
+def test_duplicate_item_within_a_unit_points_at_the_first_row() -> None:
+    issues = rules.evaluate(frame({}, {}, {"agency": "另一个单位"}))
+    assert issues["rule_id"].tolist() == ["QC-006"]
+    assert issues.loc[0, "source_row"] == 2
+    assert "第 1 行" in issues.loc[0, "message"]
+
+
+def test_messages_name_the_values() -> None:
+    issues = rules.evaluate(frame(BREAKS["QC-001"]))
+    assert issues.loc[0, "message"] == "事项类型“行政确认”与通用目录“行政许可”不一致"
+    assert issues.loc[0, "suggestion"] == "按通用目录将事项类型改为“行政许可”"
+
+
+def test_catalogue_elements_are_not_checked_on_rows_without_a_match() -> None:
+    unmatched = {"status": "unmatched", "business_code": None, "cat_item_type": None, "cat_use_level_keys": None,
+                 "cat_base_code": None, "cat_legal_basis": None, "item_type": "行政确认"}
+    assert rules.evaluate(frame(unmatched)).empty
+
+
+def test_issue_counts_align_with_rows() -> None:
+    rows = frame({}, {**BREAKS["QC-001"], "agency": "甲"}, {**BREAKS["QC-004"], "agency": "乙"})
+    counts = rules.issue_counts(rules.evaluate(rows), rows)
+    assert counts.tolist() == [0, 1, 1]
