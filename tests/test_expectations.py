@@ -1,0 +1,441 @@
+"""The GX suites of expectations/*.json and the runner shixiang.expectations.
+
+``import great_expectations`` dominates the run time, so the context is built once (the runner
+caches it) and the clean frames are validated once per suite in module-scoped fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shixiang import config
+from shixiang import expectations as ex
+
+SUITES = ("catalogue", "implementation_lists", "unified_library")
+
+
+def _str(values: list) -> pd.Series:
+    return pd.Series(values, dtype="str")
+
+
+def catalogue_frame() -> pd.DataFrame:
+    n = 4
+    return pd.DataFrame(
+        {
+            "row_id": _str([f"catalogue/目录.csv:{i + 2}" for i in range(n)]),
+            "source_file": _str(["catalogue/目录.csv"] * n),
+            "source_row": list(range(2, n + 2)),
+            "business_code": _str([f"11510000MB0000{i}-XK-0001" for i in range(n)]),
+            "base_code": _str(["XK00001000", "XK00001000", "QR00002001", "GG00003000"]),
+            "main_item_name": _str(["食品经营许可", "食品经营许可", "婚姻登记", np.nan]),
+            "item_name": _str(
+                ["食品经营许可（新办）", "食品经营许可（变更）", "结婚登记", "养老服务"]
+            ),
+            "item_type": _str(["行政许可", "行政许可", "行政确认", "公共服务"]),
+            "use_levels": _str(
+                ["省级、市级、县级", "县级", "县级、镇（乡、街道）级", "村（社区）级"]
+            ),
+            "use_level_keys": _str(
+                ["province,city,county", "county", "county,township", "village"]
+            ),
+            "legal_basis": _str(["《食品安全法》", "《食品安全法》", "《婚姻登记条例》", np.nan]),
+            "department": _str(["市场监管总局", "市场监管总局", "民政部", "民政部"]),
+            "handling_type": _str(["承诺件", "承诺件", "即办件", np.nan]),
+            "legal_limit": _str(["20", "20", np.nan, np.nan]),
+            "extra": _str([np.nan] * n),
+        }
+    )
+
+
+def implementation_frame() -> pd.DataFrame:
+    n = 4
+    return pd.DataFrame(
+        {
+            "row_id": _str([f"county/清单.csv:{i + 2}" for i in range(n)]),
+            "source_file": _str(["county/清单.csv"] * n),
+            "source_row": list(range(2, n + 2)),
+            "folder_level": _str(["county"] * n),
+            "level": _str(["county"] * n),
+            "division_code": _str(["511602000000"] * n),
+            "agency": _str(
+                ["广安区市场监督管理局", "广安区民政局", "广安区民政局", "广安区卫健局"]
+            ),
+            "item_name": _str(["食品经营许可", "结婚登记", "养老服务", "医师执业注册"]),
+            "claimed_code": _str(["XK00001000", np.nan, "GG00003000", "XK-000185-001"]),
+            "item_type": _str(["行政许可", "行政确认", "公共服务", np.nan]),
+            "legal_basis": _str(["《食品安全法》", np.nan, np.nan, np.nan]),
+            "handling_type": _str(["承诺件", "即办件", np.nan, "承诺件"]),
+            "legal_limit": _str(["20", np.nan, np.nan, "20"]),
+            "promised_limit": _str(["5", np.nan, np.nan, "10"]),
+            "visits": _str(["0", "1", np.nan, "多次"]),
+            "extra": _str([np.nan] * n),
+        }
+    )
+
+
+def library_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row_id": _str([f"county/清单.csv:{i + 2}" for i in range(5)]),
+            "source_file": _str(["county/清单.csv"] * 5),
+            "source_row": list(range(2, 7)),
+            "division_code": _str(["511602000000"] * 5),
+            "level": _str(["county"] * 5),
+            "agency": _str(["广安区市场监督管理局"] * 5),
+            "item_name": _str(["食品经营许可", "结婚登记", "养老服务", "医师注册", "自建事项"]),
+            "status": _str(["matched", "confirmed", "review", "unmatched", "local"]),
+            "business_code": _str(["XK-1", "QR-2", np.nan, np.nan, np.nan]),
+            "catalogue_name": _str(["食品经营许可", "结婚登记", "养老服务", np.nan, np.nan]),
+            "match_method": _str(["exact", "steward", "fuzzy", np.nan, "steward"]),
+            "score": [100.0, 100.0, 72.5, 31.0, np.nan],
+            "qc_issue_count": [0, 1, 0, 2, 0],
+        }
+    )
+
+
+FRAMES = {
+    "catalogue": catalogue_frame,
+    "implementation_lists": implementation_frame,
+    "unified_library": library_frame,
+}
+
+
+def failed_rules(result: ex.SuiteResult) -> dict[str, list[str]]:
+    return {o.rule_id: o.failing_ids for o in result.failed}
+
+
+@pytest.fixture(scope="module")
+def clean_results() -> dict[str, ex.SuiteResult]:
+    return {name: ex.validate(FRAMES[name](), name) for name in SUITES}
+
+
+# --- Suite files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SUITES)
+def test_suite_files_are_complete(name: str) -> None:
+    raw = ex.load_suite(name)
+    assert raw["name"] == name
+    assert raw["notes"] and raw["meta"]["great_expectations_version"]
+    rule_ids = [e["meta"]["rule_id"] for e in raw["expectations"]]
+    assert len(rule_ids) == len(set(rule_ids)), "rule ids must be unique within a suite"
+    for e in raw["expectations"]:
+        assert e["type"].startswith("expect_")
+        assert e["severity"] in ex.SEVERITIES
+        assert e["meta"]["element"] and e["meta"]["message"]
+        assert e["type"] != "expect_column_values_to_be_in_type_list"  # broken on pandas 3
+
+
+def test_suite_value_sets_follow_config() -> None:
+    sets = {
+        (name, e["kwargs"]["column"]): e["kwargs"]["value_set"]
+        for name in SUITES
+        for e in ex.load_suite(name)["expectations"]
+        if e["type"] == "expect_column_values_to_be_in_set"
+    }
+    assert sets[("catalogue", "item_type")] == list(config.ITEM_TYPES)
+    assert sets[("implementation_lists", "item_type")] == list(config.ITEM_TYPES)
+    assert sets[("implementation_lists", "level")] == list(config.LEVELS)
+    assert sets[("implementation_lists", "handling_type")] == list(config.HANDLING_TYPES)
+    assert sets[("implementation_lists", "visits")] == list(config.VISIT_COUNTS)
+    assert sets[("unified_library", "status")] == list(config.STATUSES)
+
+
+def test_rule_id_prefixes_and_blocking() -> None:
+    prefixes = {"catalogue": "CAT-", "implementation_lists": "IN-", "unified_library": "LIB-"}
+    for name, prefix in prefixes.items():
+        assert all(
+            e["meta"]["rule_id"].startswith(prefix) for e in ex.load_suite(name)["expectations"]
+        )
+        assert ex.suite_is_blocking(name)
+    severities = {e["severity"] for e in ex.load_suite("catalogue")["expectations"]}
+    assert severities == {"critical"}
+
+
+def test_missing_suite_names_the_path() -> None:
+    with pytest.raises(FileNotFoundError, match=r"no_such_suite\.json"):
+        ex.load_suite("no_such_suite")
+
+
+def test_suite_is_blocking_false_without_critical(tmp_path, monkeypatch) -> None:
+    soft = {
+        "type": "expect_table_row_count_to_be_between",
+        "kwargs": {"min_value": 1},
+        "meta": {"rule_id": "X-1", "element": "行数", "message": "没有数据"},
+        "severity": "warning",
+    }
+    suite = {"name": "soft", "expectations": [soft]}
+    (tmp_path / "soft.json").write_text(json.dumps(suite), encoding="utf-8")
+    monkeypatch.setattr(ex, "SUITES_DIR", tmp_path)
+    assert not ex.suite_is_blocking("soft")
+    result = ex.validate(pd.DataFrame({"row_id": _str([])}), "soft")  # table-level expectation
+    (outcome,) = result.outcomes
+    assert not outcome.success and outcome.column is None and outcome.severity == "warning"
+    assert not result.success and not result.blocking_failed
+
+
+# --- Clean frames ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SUITES)
+def test_clean_frame_passes(name: str, clean_results: dict[str, ex.SuiteResult]) -> None:
+    result = clean_results[name]
+    assert result.success, result.to_metadata()
+    assert not result.blocking_failed
+    assert result.evaluated == len(ex.load_suite(name)["expectations"])
+    # outcomes in suite order
+    assert [o.rule_id for o in result.outcomes] == [
+        e["meta"]["rule_id"] for e in ex.load_suite(name)["expectations"]
+    ]
+    meta = result.to_metadata()
+    assert meta["failed"] == 0 and meta["failures"] == []
+    assert json.loads(json.dumps(meta)) == meta
+
+
+# --- Broken frames: one extra row per broken rule ------------------------------------------
+# Each break appends a copy of the clean frame's first row with a fresh row_id (and fresh values
+# in the columns that must be unique), then sets the broken values. One validation per frame
+# checks every rule and that each failure names exactly the rows that broke it.
+
+Break = tuple[str, dict]  # (rule_id, {column: broken value})
+
+CAT_BREAKS: list[Break] = [
+    ("CAT-001", {"business_code": np.nan}),
+    ("CAT-003", {"business_code": "XK 001"}),
+    ("CAT-003", {"business_code": "X1"}),
+    ("CAT-004", {"base_code": np.nan}),
+    ("CAT-005", {"base_code": "XK_0001"}),
+    ("CAT-006", {"item_name": np.nan}),
+    ("CAT-007", {"item_type": np.nan}),
+    ("CAT-008", {"item_type": "行政审批"}),
+    ("CAT-009", {"use_levels": np.nan}),
+    ("CAT-010", {"use_level_keys": np.nan}),
+    ("CAT-011", {"use_level_keys": ""}),
+    ("CAT-011", {"use_level_keys": "county,"}),
+    ("CAT-011", {"use_level_keys": "县级"}),
+]
+IN_CRITICAL_BREAKS: list[Break] = [
+    ("IN-001", {"row_id": np.nan}),
+    ("IN-003", {"division_code": np.nan}),
+    ("IN-004", {"division_code": "51160200000"}),
+    ("IN-004", {"division_code": "5116020000OO"}),
+    ("IN-005", {"agency": np.nan}),
+    ("IN-006", {"item_name": np.nan}),
+    ("IN-007", {"level": np.nan}),  # IN-009 ignores a missing level: reported once
+    ("IN-008", {"level": "district", "folder_level": "district"}),
+]
+IN_WARNING_BREAKS: list[Break] = [
+    ("IN-009", {"level": "township"}),
+    ("IN-010", {"handling_type": "即时办结"}),
+    ("IN-011", {"visits": "3"}),
+    ("IN-012", {"item_type": "行政审批"}),
+    ("IN-013", {"claimed_code": "无"}),
+]
+LIB_CRITICAL_BREAKS: list[Break] = [
+    ("LIB-001", {"row_id": np.nan}),
+    ("LIB-003", {"status": np.nan}),
+    ("LIB-004", {"status": "pending"}),
+    ("LIB-005", {"score": 100.5}),
+    ("LIB-005", {"score": -1.0}),
+]
+LIB_WARNING_BREAKS: list[Break] = [
+    ("LIB-006", {"status": "matched", "business_code": np.nan}),
+    ("LIB-006", {"status": "confirmed", "business_code": np.nan}),
+]
+
+BROKEN = {
+    # key: (suite, clean frame, breaks, columns that must stay unique, blocking expected)
+    "catalogue": ("catalogue", catalogue_frame, CAT_BREAKS, ("business_code",), True),
+    "implementation_lists/critical": (
+        "implementation_lists",
+        implementation_frame,
+        IN_CRITICAL_BREAKS,
+        (),
+        True,
+    ),
+    "implementation_lists/warning": (
+        "implementation_lists",
+        implementation_frame,
+        IN_WARNING_BREAKS,
+        (),
+        False,
+    ),
+    "unified_library/critical": ("unified_library", library_frame, LIB_CRITICAL_BREAKS, (), True),
+    "unified_library/warning": ("unified_library", library_frame, LIB_WARNING_BREAKS, (), False),
+}
+
+
+def with_breaks(
+    frame: pd.DataFrame, breaks: list[Break], unique: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    rows, expected = [], {}
+    for k, (rule_id, changes) in enumerate(breaks):
+        row = frame.iloc[[0]].reset_index(drop=True)
+        row_id = f"broken.csv:{k}"
+        row.loc[0, "row_id"] = row_id
+        for col in unique:
+            row.loc[0, col] = f"UNIQUE{k:04d}"
+        for col, value in changes.items():
+            row.loc[0, col] = value  # .loc keeps the column dtype (str stays str)
+        rows.append(row)
+        broken_id = "<NA>" if pd.isna(changes.get("row_id", "")) else row_id
+        expected.setdefault(rule_id, []).append(broken_id)
+    out = pd.concat([frame, *rows], ignore_index=True)
+    assert (out.dtypes == frame.dtypes).all()
+    return out, expected
+
+
+@pytest.fixture(scope="module")
+def broken_results() -> dict[str, tuple[ex.SuiteResult, dict[str, list[str]]]]:
+    out = {}
+    for key, (suite, make, breaks, unique, _) in BROKEN.items():
+        df, expected = with_breaks(make(), breaks, unique)
+        out[key] = (ex.validate(df, suite), expected)
+    return out
+
+
+@pytest.mark.parametrize("key", [k for k, v in BROKEN.items() if v[4]])
+def test_critical_breaks_block_with_rule_ids_and_row_ids(key: str, broken_results) -> None:
+    result, expected = broken_results[key]
+    assert not result.success
+    assert result.blocking_failed
+    assert failed_rules(result) == expected
+    assert {o.severity for o in result.failed} == {"critical"}
+    assert all(o.unexpected_count == len(o.failing_ids) for o in result.failed)
+
+
+@pytest.mark.parametrize("key", [k for k, v in BROKEN.items() if not v[4]])
+def test_warning_breaks_fail_without_blocking(key: str, broken_results) -> None:
+    result, expected = broken_results[key]
+    assert not result.success
+    assert not result.blocking_failed
+    assert failed_rules(result) == expected
+    meta = result.to_metadata()
+    assert meta["blocking_failed"] is False
+    assert meta["failed_by_severity"] == {"critical": 0, "warning": len(expected), "info": 0}
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_every_rule_is_exercised(suite: str) -> None:
+    broken = {r for key, v in BROKEN.items() if v[0] == suite for r, _ in v[2]}
+    unique_rules = {  # covered by the duplicate tests below
+        e["meta"]["rule_id"]
+        for e in ex.load_suite(suite)["expectations"]
+        if e["type"] == "expect_column_values_to_be_unique"
+    }
+    all_rules = {e["meta"]["rule_id"] for e in ex.load_suite(suite)["expectations"]}
+    assert broken | unique_rules == all_rules
+
+
+@pytest.mark.parametrize(
+    ("suite", "make", "column", "rule_id"),
+    [
+        ("catalogue", catalogue_frame, "business_code", "CAT-002"),
+        ("implementation_lists", implementation_frame, "row_id", "IN-002"),
+        ("unified_library", library_frame, "row_id", "LIB-002"),
+    ],
+)
+def test_duplicates_name_every_copy(suite: str, make, column: str, rule_id: str) -> None:
+    df = make()
+    df.loc[3, column] = df.loc[1, column]
+    result = ex.validate(df, suite)
+    assert result.blocking_failed
+    assert failed_rules(result) == {rule_id: [df.loc[1, "row_id"], df.loc[3, "row_id"]]}
+    (outcome,) = result.failed
+    assert outcome.unexpected_count == 2 and outcome.column == column
+
+
+def test_catalogue_outcome_carries_steward_text(broken_results) -> None:
+    result, _ = broken_results["catalogue"]
+    outcome = next(o for o in result.failed if o.rule_id == "CAT-008")
+    assert outcome.element == "事项类型" and outcome.type == "expect_column_values_to_be_in_set"
+    assert outcome.message == "事项类型不在规定的七类之内" and outcome.column == "item_type"
+
+
+def test_implementation_optional_columns_may_be_empty() -> None:
+    df = implementation_frame()
+    for col in ("handling_type", "visits", "item_type", "claimed_code"):
+        df[col] = _str([np.nan] * len(df))
+    assert ex.validate(df, "implementation_lists").success
+
+
+# --- Runner behaviour -----------------------------------------------------------------------
+
+
+def test_failing_ids_are_capped_and_follow_a_non_default_index() -> None:
+    df = implementation_frame()
+    df.index = [40, 30, 20, 10]
+    df["visits"] = ["9"] * 4
+    result = ex.validate(df, "implementation_lists", max_ids=3)
+    (outcome,) = result.failed
+    assert outcome.unexpected_count == 4
+    assert outcome.failing_ids == [f"county/清单.csv:{i}" for i in (2, 3, 4)]
+    assert result.to_metadata(max_ids=2)["failures"][0]["failing_ids"] == outcome.failing_ids[:2]
+
+
+def test_without_id_column_failing_ids_are_index_labels() -> None:
+    df = library_frame().drop(columns="row_id")
+    df.index = list("abcde")
+    df.loc["b", "status"] = "pending"
+    result = ex.validate(df, "unified_library")
+    rules = failed_rules(result)
+    assert rules["LIB-004"] == ["b"]
+    assert rules["LIB-001"] == [] and rules["LIB-002"] == []  # missing column
+
+
+def test_other_id_column() -> None:
+    df = library_frame()
+    df.loc[2, "status"] = "pending"
+    result = ex.validate(df, "unified_library", id_column="item_name")
+    assert failed_rules(result) == {"LIB-004": ["养老服务"]}
+
+
+@pytest.mark.parametrize("name", SUITES)
+def test_empty_frame_without_columns_fails_cleanly(name: str) -> None:
+    result = ex.validate(pd.DataFrame(), name)
+    assert not result.success and result.blocking_failed
+    assert len(result.outcomes) == result.evaluated
+    for outcome in result.outcomes:
+        assert not outcome.success and outcome.error and "缺少列" in outcome.message
+    json.dumps(result.to_metadata())
+
+
+@pytest.mark.parametrize("name", SUITES)
+def test_zero_rows_with_columns_pass(name: str) -> None:
+    result = ex.validate(FRAMES[name]().iloc[0:0], name)
+    assert result.success, result.to_metadata()
+
+
+def test_missing_column_fails_with_clear_message() -> None:
+    df = implementation_frame().drop(columns=["folder_level"])
+    result = ex.validate(df, "implementation_lists")
+    (outcome,) = result.failed
+    assert outcome.rule_id == "IN-009" and outcome.column == "level,folder_level"
+    assert "folder_level" in outcome.error and "folder_level" in outcome.message
+    assert not result.blocking_failed
+
+
+def test_gx_exception_becomes_a_failing_outcome() -> None:
+    df = library_frame()
+    df["score"] = _str(["1", "2", "3", "4", "x"])  # wrong dtype: GX raises inside
+    result = ex.validate(df, "unified_library")
+    assert failed_rules(result) == {"LIB-005": []}
+    assert result.failed[0].error
+    assert result.blocking_failed
+
+
+def test_metadata_is_builtin_json() -> None:
+    df = library_frame()
+    df.loc[0, "status"] = "pending"
+    df.loc[1, "business_code"] = np.nan
+    meta = ex.validate(df, "unified_library").to_metadata()
+    assert json.loads(json.dumps(meta, ensure_ascii=False)) == meta
+    assert meta["success"] is False and meta["blocking_failed"] is True
+    assert meta["evaluated"] == 6 and meta["failed"] == 2 and meta["passed"] == 4
+    first = meta["failures"][0]
+    assert first["rule_id"] == "LIB-004" and first["failing_ids"] == ["county/清单.csv:2"]
+    assert first["unexpected_count"] == 1 and first["message"]
