@@ -1,8 +1,6 @@
 """Input assets: the catalogue and the five levels' implementation lists, with their checks."""
 
-
 import dagster as dg
-import pandas as pd
 
 from assets.metadata import check_result, counts, preview
 from pipelines.resources import ShixiangSettings
@@ -24,7 +22,9 @@ def _load_metadata(context: dg.AssetExecutionContext, what: str, loaded: ingest.
         "rejected_rows": len(loaded.rejected_rows),
         "rejected_files": len(loaded.rejected_files),
         "rejected_file_list": preview(loaded.rejected_files),
-        "rejected_row_preview": preview(loaded.rejected_rows, ["source_file", "source_row", "reason"]),
+        "rejected_row_preview": preview(
+            loaded.rejected_rows, ["source_file", "source_row", "reason"]
+        ),
     }
 
 
@@ -39,7 +39,11 @@ def catalogue(context: dg.AssetExecutionContext, settings: ShixiangSettings) -> 
     return loaded
 
 
-@dg.asset_check(asset=catalogue, blocking=True, description="GX suite expectations/catalogue.json; any failure stops the run before publishing.")
+@dg.asset_check(
+    asset=catalogue,
+    blocking=True,
+    description="GX suite expectations/catalogue.json; any failure stops the run before publishing.",
+)
 def catalogue_suite(catalogue: ingest.Loaded) -> dg.AssetCheckResult:
     result = expectations.validate(catalogue.rows, "catalogue")
     problems = []

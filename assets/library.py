@@ -1,6 +1,5 @@
 """Matching and the published library: from the inputs to the tables stewards use."""
 
-
 import time
 
 import dagster as dg
@@ -26,7 +25,13 @@ def item_rows(
     village_items: ingest.Loaded,
 ) -> ingest.Loaded:
     """All five levels' accepted rows in one frame, with every level's rejections."""
-    loaded = dict(zip(LEVELS, (province_items, city_items, county_items, township_items, village_items), strict=True))
+    loaded = dict(
+        zip(
+            LEVELS,
+            (province_items, city_items, county_items, township_items, village_items),
+            strict=True,
+        )
+    )
     combined = ingest.Loaded(
         rows=library.combine_levels({lv: x.rows for lv, x in loaded.items()}),
         rejected_rows=pd.concat([x.rejected_rows for x in loaded.values()], ignore_index=True),
@@ -53,7 +58,9 @@ def matched_items(
     """Every accepted row matched against the catalogue: status, method, score, margin,
     candidates and explanation (distinct names are matched once)."""
     started = time.perf_counter()
-    context.log.info(f"匹配 {len(item_rows.rows)} 行（{item_rows.rows['item_name'].nunique()} 个不同名称）…")
+    context.log.info(
+        f"匹配 {len(item_rows.rows)} 行（{item_rows.rows['item_name'].nunique()} 个不同名称）…"
+    )
     decided = library.decide(item_rows.rows, catalogue.rows)
     elapsed = time.perf_counter() - started
     context.log.info(f"匹配完成，用时 {elapsed:.1f} 秒")
@@ -70,7 +77,8 @@ def matched_items(
             "unmatched_rate": float((status == STATUS_UNMATCHED).sum() / n),
             "matching_seconds": round(elapsed, 2),
             "unmatched_preview": preview(
-                decided.loc[status == STATUS_UNMATCHED], ["source_file", "source_row", "agency", "item_name", "explanation"]
+                decided.loc[status == STATUS_UNMATCHED],
+                ["source_file", "source_row", "agency", "item_name", "explanation"],
             ),
         }
     )
@@ -84,8 +92,12 @@ def qc_issues_asset(context: dg.AssetExecutionContext, matched_items: pd.DataFra
     context.add_output_metadata(
         {
             "dagster/row_count": len(issues),
-            "issues_by_rule": counts(issues["rule_id"]) if len(issues) else dg.MetadataValue.json({}),
-            "issues_by_level": counts(issues["level"]) if len(issues) else dg.MetadataValue.json({}),
+            "issues_by_rule": counts(issues["rule_id"])
+            if len(issues)
+            else dg.MetadataValue.json({}),
+            "issues_by_level": counts(issues["level"])
+            if len(issues)
+            else dg.MetadataValue.json({}),
             "preview": preview(issues, ["source_file", "source_row", "rule_id", "message"]),
         }
     )
@@ -114,7 +126,9 @@ def unified_library_asset(
     additional_ins={"item_rows": dg.AssetIn()},
     description="Nothing is lost (rows read = library rows + rejected rows) and the GX suite expectations/unified_library.json.",
 )
-def unified_library_suite(unified_library: pd.DataFrame, item_rows: ingest.Loaded) -> dg.AssetCheckResult:
+def unified_library_suite(
+    unified_library: pd.DataFrame, item_rows: ingest.Loaded
+) -> dg.AssetCheckResult:
     accounted = len(unified_library) + len(item_rows.rejected_rows)
     complete = accounted == item_rows.rows_read
     result = expectations.validate(unified_library, "unified_library")
@@ -124,32 +138,52 @@ def unified_library_suite(unified_library: pd.DataFrame, item_rows: ingest.Loade
     return dg.AssetCheckResult(
         passed=False,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={**extra, "problem": "读入的行数与事项库行数加拒收行数不一致", "gx": dg.MetadataValue.json(result.to_metadata())},
+        metadata={
+            **extra,
+            "problem": "读入的行数与事项库行数加拒收行数不一致",
+            "gx": dg.MetadataValue.json(result.to_metadata()),
+        },
     )
 
 
 @dg.asset(name="review_queue", group_name=OUTPUTS, kinds={"pandas"})
-def review_queue_asset(context: dg.AssetExecutionContext, unified_library: pd.DataFrame) -> pd.DataFrame:
+def review_queue_asset(
+    context: dg.AssetExecutionContext, unified_library: pd.DataFrame
+) -> pd.DataFrame:
     """Rows a steward must decide, with their top three candidates; most shared names first."""
     queue = library.build_review_queue(unified_library)
     context.add_output_metadata(
         {
             "dagster/row_count": len(queue),
             "distinct_names": int(queue["name_key"].nunique()) if len(queue) else 0,
-            "preview": preview(queue, ["agency", "item_name", "candidate_1_name", "candidate_1_score", "units_with_same_name"]),
+            "preview": preview(
+                queue,
+                [
+                    "agency",
+                    "item_name",
+                    "candidate_1_name",
+                    "candidate_1_score",
+                    "units_with_same_name",
+                ],
+            ),
         }
     )
     return queue
 
 
 @dg.asset(name="reuse_stats", group_name=OUTPUTS, kinds={"pandas"})
-def reuse_stats_asset(context: dg.AssetExecutionContext, unified_library: pd.DataFrame) -> pd.DataFrame:
+def reuse_stats_asset(
+    context: dg.AssetExecutionContext, unified_library: pd.DataFrame
+) -> pd.DataFrame:
     """Reuse (复用) per unit and per level: submitted, matched, review, unmatched, reuse rate."""
     stats = library.build_reuse_stats(unified_library)
     context.add_output_metadata(
         {
             "dagster/row_count": len(stats),
-            "per_level": preview(stats.loc[stats["scope"] == "level"], ["level", "submitted", "matched", "review", "unmatched", "reuse_rate"]),
+            "per_level": preview(
+                stats.loc[stats["scope"] == "level"],
+                ["level", "submitted", "matched", "review", "unmatched", "reuse_rate"],
+            ),
         }
     )
     return stats
@@ -168,8 +202,12 @@ def published_library(
 ) -> dg.MaterializeResult:
     """Writes every output table to the library database in ONE transaction."""
     rejected_rows = pd.concat([catalogue.rejected_rows, item_rows.rejected_rows], ignore_index=True)
-    rejected_files = pd.concat([catalogue.rejected_files, item_rows.rejected_files], ignore_index=True)
-    summary = library.run_summary(unified_library, qc_issues, rejected_rows, rejected_files, item_rows.rows_read)
+    rejected_files = pd.concat(
+        [catalogue.rejected_files, item_rows.rejected_files], ignore_index=True
+    )
+    summary = library.run_summary(
+        unified_library, qc_issues, rejected_rows, rejected_files, item_rows.rows_read
+    )
     started = time.perf_counter()
     context.log.info(f"发布到 {store.safe_url(settings.database_url)}（单个事务）…")
     store.publish(
@@ -196,6 +234,14 @@ def published_library(
     )
 
 
-library_assets = [item_rows, matched_items, qc_issues_asset, unified_library_asset, review_queue_asset, reuse_stats_asset, published_library]
+library_assets = [
+    item_rows,
+    matched_items,
+    qc_issues_asset,
+    unified_library_asset,
+    review_queue_asset,
+    reuse_stats_asset,
+    published_library,
+]
 library_checks = [unified_library_suite]
 all_level_assets = list(level_assets.values())

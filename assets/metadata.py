@@ -1,13 +1,14 @@
 """Small helpers that turn frames and counts into Dagster metadata."""
 
-
 import dagster as dg
 import pandas as pd
 
 from shixiang.config import PREVIEW_ROWS
 
 
-def preview(frame: pd.DataFrame, columns: list[str] | None = None, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
+def preview(
+    frame: pd.DataFrame, columns: list[str] | None = None, rows: int = PREVIEW_ROWS
+) -> dg.MetadataValue:
     """A markdown table of the first rows (what a steward scans in the UI)."""
     sub = frame[columns] if columns else frame
     if sub.empty:
@@ -27,7 +28,10 @@ def check_result(result, *, extra: dict | None = None) -> dg.AssetCheckResult:
     metadata = {"gx": dg.MetadataValue.json(result.to_metadata())}
     for outcome in result.failed:
         metadata[f"{outcome.rule_id} {outcome.message}"] = dg.MetadataValue.json(
-            {"unexpected_count": int(outcome.unexpected_count), "failing_row_ids": list(outcome.failing_ids[:50])}
+            {
+                "unexpected_count": int(outcome.unexpected_count),
+                "failing_row_ids": list(outcome.failing_ids[:50]),
+            }
         )
     metadata.update(extra or {})
     return dg.AssetCheckResult(passed=bool(result.success), severity=severity, metadata=metadata)

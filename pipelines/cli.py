@@ -26,20 +26,30 @@ def _database_url(arg: str | None) -> str:
     return arg or os.environ.get("SHIXIANG_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
-def _print_summary(summary: dict, out=sys.stdout) -> None:
-    p = lambda *a: print(*a, file=out)  # noqa: E731
+def _print_summary(summary: dict) -> None:
+    def p(*parts: str) -> None:
+        print(*parts)
+
     status = summary.get("status", {})
-    p(f"读入 {summary['rows_read']} 行实施清单数据；事项库 {summary['library_rows']} 行，拒收 {summary['rejected_rows']} 行。")
+    p(
+        f"读入 {summary['rows_read']} 行实施清单数据；事项库 {summary['library_rows']} 行，拒收 {summary['rejected_rows']} 行。"
+    )
     p("  状态：" + "，".join(f"{k} {v}" for k, v in sorted(status.items())))
     p("  各层级：" + "，".join(f"{k} {v}" for k, v in summary.get("by_level", {}).items()))
     if summary.get("rejected_row_reasons"):
-        p("  拒收行原因：" + "；".join(f"{k} ×{v}" for k, v in summary["rejected_row_reasons"].items()))
+        p(
+            "  拒收行原因："
+            + "；".join(f"{k} ×{v}" for k, v in summary["rejected_row_reasons"].items())
+        )
     files = summary.get("rejected_files", [])
     if files:
         p(f"  拒收文件 {len(files)} 个：")
         for f in files:
             p(f"    - {f['source_file']}：{f['reason']}")
-    p(f"  质检问题 {summary['qc_issues']} 条：" + "，".join(f"{k} {v}" for k, v in summary.get("qc_issues_by_rule", {}).items()))
+    p(
+        f"  质检问题 {summary['qc_issues']} 条："
+        + "，".join(f"{k} {v}" for k, v in summary.get("qc_issues_by_rule", {}).items())
+    )
     for u in summary.get("units_with_most_issues", []):
         p(f"    问题最多：{u['division_code']} {u['agency']}（{u['issues']} 条）")
 
@@ -72,7 +82,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"错误：{data_dir} 下没有 catalogue/ 文件夹（通用目录）", file=sys.stderr)
         return 2
     if missing:
-        print(f"提示：{data_dir} 下没有这些层级文件夹，按空清单处理：{'、'.join(missing)}", file=sys.stderr)
+        print(
+            f"提示：{data_dir} 下没有这些层级文件夹，按空清单处理：{'、'.join(missing)}",
+            file=sys.stderr,
+        )
     url = _database_url(args.database_url)
 
     # Dagster is imported here, not at module import, so `shixiang export` starts fast.
@@ -84,7 +97,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = ShixiangSettings(data_dir=str(data_dir), database_url=url)
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
     print(f"shixiang run: {data_dir} → {safe_url(url)}", flush=True)
     if args.measure:
         tracemalloc.start()
@@ -99,10 +116,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     for e in failed_checks:
         _print_failed_check(e)
     if not result.success:
-        print("运行失败：阻断性检查未通过或步骤出错，本次没有发布，原有事项库保持不变。", file=sys.stderr)
+        print(
+            "运行失败：阻断性检查未通过或步骤出错，本次没有发布，原有事项库保持不变。",
+            file=sys.stderr,
+        )
         for event in result.all_events:
             if event.is_step_failure:
-                print(f"  步骤失败：{event.step_key}：{event.event_specific_data.error.message.strip()[:500]}", file=sys.stderr)
+                print(
+                    f"  步骤失败：{event.step_key}：{event.event_specific_data.error.message.strip()[:500]}",
+                    file=sys.stderr,
+                )
         return 1
     pubs = read_table(make_engine(url), "publications")
     summary = json.loads(pubs.sort_values("id").iloc[-1]["summary"])
@@ -130,20 +153,30 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shixiang", description="事项库：通用目录与各级实施清单的比对与发布")
+    parser = argparse.ArgumentParser(
+        prog="shixiang", description="事项库：通用目录与各级实施清单的比对与发布"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the nightly job in-process and publish the library")
     run.add_argument("--data-dir", default=os.environ.get("SHIXIANG_DATA_DIR", "data/sample"))
-    run.add_argument("--database-url", default=None, help=f"SQLAlchemy URL (default: $SHIXIANG_DATABASE_URL or {DEFAULT_DATABASE_URL})")
+    run.add_argument(
+        "--database-url",
+        default=None,
+        help=f"SQLAlchemy URL (default: $SHIXIANG_DATABASE_URL or {DEFAULT_DATABASE_URL})",
+    )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    run.add_argument("--measure", action="store_true", help="also report the Python heap peak (slower)")
+    run.add_argument(
+        "--measure", action="store_true", help="also report the Python heap peak (slower)"
+    )
     run.set_defaults(func=cmd_run)
 
     exp = sub.add_parser("export", help="write a published table to .csv or .xlsx")
     exp.add_argument("table", help=", ".join(OUTPUT_TABLES))
     exp.add_argument("--database-url", default=None)
-    exp.add_argument("--out", default=None, help="output file (.csv or .xlsx); default <table>.<format>")
+    exp.add_argument(
+        "--out", default=None, help="output file (.csv or .xlsx); default <table>.<format>"
+    )
     exp.add_argument("--format", default="csv", choices=["csv", "xlsx"])
     exp.set_defaults(func=cmd_export)
     return parser

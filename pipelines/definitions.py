@@ -15,7 +15,6 @@ ASSETS = [catalogue, *level_assets.values(), *library_assets]
 CHECKS = [catalogue_suite, *level_checks, *library_checks]
 
 
-
 def build_definitions(settings: ShixiangSettings | None = None) -> dg.Definitions:
     """The definitions with the given settings (the CLI passes its own; Dagster uses the env)."""
     return dg.Definitions(

@@ -21,7 +21,13 @@ def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(frame: pd.DataFrame, path: Path, *, sheet_name: str = "data", headers: dict[str, str] | None = None) -> int:
+def write_table(
+    frame: pd.DataFrame,
+    path: Path,
+    *,
+    sheet_name: str = "data",
+    headers: dict[str, str] | None = None,
+) -> int:
     """Write ``frame`` to ``path`` (.csv as UTF-8 with BOM, or .xlsx). Returns rows written."""
     path = Path(path)
     out = formula_safe(frame)
@@ -54,7 +60,9 @@ def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
                 cell.font = Font(bold=True)
             for i, col in enumerate(frame.columns, start=1):
                 sample = frame[col].astype("str").head(500)
-                widest = max([_display_width(str(col)), *(_display_width(v) for v in sample)], default=8)
+                widest = max(
+                    [_display_width(str(col)), *(_display_width(v) for v in sample)], default=8
+                )
                 ws.column_dimensions[get_column_letter(i)].width = min(max(widest + 2, 8), 60)
 
 

@@ -54,9 +54,7 @@ def list_input_files(folder: Path) -> list[Path]:
     return sorted(
         p
         for p in folder.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in INPUT_SUFFIXES
-        and not p.name.startswith((".", "~$"))
+        if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith((".", "~$"))
     )
 
 
@@ -66,7 +64,9 @@ def decode_csv_bytes(data: bytes) -> tuple[str, str]:
         try:
             return data[3:].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
-            raise InputFileError(f"文件以 UTF-8 BOM 开头，但第 {exc.start} 字节起不是有效的 UTF-8") from exc
+            raise InputFileError(
+                f"文件以 UTF-8 BOM 开头，但第 {exc.start} 字节起不是有效的 UTF-8"
+            ) from exc
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -92,7 +92,9 @@ def read_raw_table(path: Path) -> tuple[pd.DataFrame, str]:
                 io.BytesIO(data), sheet_name=0, dtype=str, engine="openpyxl", header=0
             )
         except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise InputFileError(f"无法打开 .xlsx 文件，文件已损坏或不是 Excel 工作簿（{exc}）") from exc
+            raise InputFileError(
+                f"无法打开 .xlsx 文件，文件已损坏或不是 Excel 工作簿（{exc}）"
+            ) from exc
         encoding = "xlsx"
     else:
         text, encoding = decode_csv_bytes(data)
@@ -171,7 +173,11 @@ def _read_file(path: Path, rel: str, columns: tuple[Column, ...]) -> pd.DataFram
     wanted = [c.name for c in columns]
     out = pd.DataFrame(index=frame.index)
     for name in wanted:
-        out[name] = frame[name] if name in frame.columns else pd.Series(np.nan, index=frame.index, dtype="str")
+        out[name] = (
+            frame[name]
+            if name in frame.columns
+            else pd.Series(np.nan, index=frame.index, dtype="str")
+        )
     out["extra"] = _extra_json(frame, extras)
     out.insert(0, "source_file", rel)
     out.insert(1, "source_row", np.arange(1, len(out) + 1, dtype="int64"))
@@ -198,7 +204,9 @@ def _load_folder(
 def _reject(frame: pd.DataFrame, mask: pd.Series, reason: pd.Series | str) -> pd.DataFrame:
     bad = frame.loc[mask]
     reasons = reason.loc[mask] if isinstance(reason, pd.Series) else reason
-    internal = [c for c in bad.columns if c not in ("row_id", "source_file", "source_row", "_blank")]
+    internal = [
+        c for c in bad.columns if c not in ("row_id", "source_file", "source_row", "_blank")
+    ]
     return pd.DataFrame(
         {
             "source_file": bad["source_file"],
@@ -301,11 +309,27 @@ def load_catalogue(data_dir: Path) -> Loaded:
     all_rows = _concat(frames, ["row_id", "source_file", "source_row"])
     if not len(all_rows):
         if n_files == 0:
-            rejected_files.append({"source_file": CATALOGUE_FOLDER + "/", "reason": "目录文件夹中没有 .csv 或 .xlsx 文件"})
+            rejected_files.append(
+                {
+                    "source_file": CATALOGUE_FOLDER + "/",
+                    "reason": "目录文件夹中没有 .csv 或 .xlsx 文件",
+                }
+            )
         rows = pd.DataFrame(
-            columns=["row_id", "source_file", "source_row", *[c.name for c in CATALOGUE_COLUMNS], "use_level_keys", "extra"]
+            columns=[
+                "row_id",
+                "source_file",
+                "source_row",
+                *[c.name for c in CATALOGUE_COLUMNS],
+                "use_level_keys",
+                "extra",
+            ]
         )
-        return Loaded(rows=rows, rejected_files=pd.DataFrame(rejected_files, columns=REJECTED_FILE_COLUMNS), files_read=n_files)
+        return Loaded(
+            rows=rows,
+            rejected_files=pd.DataFrame(rejected_files, columns=REJECTED_FILE_COLUMNS),
+            files_read=n_files,
+        )
     blank = all_rows["_blank"]
     rejected = _reject(all_rows, blank, "空行")
     rows = all_rows.loc[~blank].drop(columns="_blank").reset_index(drop=True)
@@ -329,7 +353,9 @@ def load_level(data_dir: Path, level: str) -> Loaded:
     out_cols = ["row_id", "source_file", "source_row", "folder_level", "level", *item_cols, "extra"]
     rej_files = pd.DataFrame(rejected_files, columns=REJECTED_FILE_COLUMNS)
     if not len(all_rows):
-        return Loaded(rows=pd.DataFrame(columns=out_cols), rejected_files=rej_files, files_read=n_files)
+        return Loaded(
+            rows=pd.DataFrame(columns=out_cols), rejected_files=rej_files, files_read=n_files
+        )
     all_rows["division_code"] = normalise_division_codes(all_rows["division_code"])
     reason = division_code_problem(all_rows["division_code"])
     reason = reason.fillna(all_rows["agency"].isna().map({True: "实施主体为空", False: np.nan}))
@@ -357,5 +383,7 @@ def data_dir_fingerprint(data_dir: Path) -> str:
     for folder in (CATALOGUE_FOLDER, *LEVELS):
         for path in list_input_files(data_dir / folder):
             st = path.stat()
-            h.update(f"{path.relative_to(data_dir).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            h.update(
+                f"{path.relative_to(data_dir).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+            )
     return h.hexdigest()[:32]

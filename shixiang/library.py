@@ -105,11 +105,15 @@ def combine_levels(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def decide(items: pd.DataFrame, catalogue: pd.DataFrame, aliases: dict[str, str] | None = None) -> pd.DataFrame:
+def decide(
+    items: pd.DataFrame, catalogue: pd.DataFrame, aliases: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Match every row and join the matched catalogue item's elements (``cat_*`` columns)."""
     index = CatalogueIndex.build(catalogue)
     decided = decide_rows(items, index, aliases)
-    cat = catalogue.set_index("business_code")[list(_CATALOGUE_JOIN)].rename(columns=_CATALOGUE_JOIN)
+    cat = catalogue.set_index("business_code")[list(_CATALOGUE_JOIN)].rename(
+        columns=_CATALOGUE_JOIN
+    )
     joined = cat.reindex(decided["business_code"].to_numpy())
     joined.index = decided.index
     return pd.concat([decided, joined], axis=1)
@@ -135,7 +139,9 @@ def build_review_queue(library: pd.DataFrame) -> pd.DataFrame:
     for i in range(3):
         for field, col in (("business_code", "code"), ("name", "name"), ("score", "score")):
             rev[f"candidate_{i + 1}_{col}"] = rev["candidates"].map(
-                lambda c, i=i, field=field: parsed[c][i][field] if isinstance(c, str) and len(parsed[c]) > i else np.nan
+                lambda c, i=i, field=field: (
+                    parsed[c][i][field] if isinstance(c, str) and len(parsed[c]) > i else np.nan
+                )
             )
     rev = rev.sort_values(
         ["units_with_same_name", "name_key", "source_file", "source_row"],
@@ -154,8 +160,13 @@ def build_reuse_stats(library: pd.DataFrame) -> pd.DataFrame:
         unmatched=library["status"] == STATUS_UNMATCHED,
         local=library["status"] == STATUS_LOCAL,
     )
-    agg = {"submitted": ("status", "size"), "matched": ("matched", "sum"), "review": ("review", "sum"),
-           "unmatched": ("unmatched", "sum"), "local": ("local", "sum")}
+    agg = {
+        "submitted": ("status", "size"),
+        "matched": ("matched", "sum"),
+        "review": ("review", "sum"),
+        "unmatched": ("unmatched", "sum"),
+        "local": ("local", "sum"),
+    }
     per_unit = lib.groupby(["level", "division_code", "agency"], sort=True).agg(**agg).reset_index()
     per_unit.insert(0, "scope", "unit")
     per_level = lib.groupby("level", sort=False).agg(**agg).reset_index()
@@ -168,7 +179,9 @@ def build_reuse_stats(library: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([per_level, per_unit], ignore_index=True)
     for c in ("submitted", "matched", "review", "unmatched", "local"):
         out[c] = out[c].astype("int64")
-    out["reuse_rate"] = (out["matched"] / out["submitted"].where(out["submitted"] > 0)).round(4).fillna(0.0)
+    out["reuse_rate"] = (
+        (out["matched"] / out["submitted"].where(out["submitted"] > 0)).round(4).fillna(0.0)
+    )
     return out[STATS_COLUMNS]
 
 
@@ -182,7 +195,10 @@ def run_summary(
 ) -> dict:
     """What a run did, in builtin types (printed by the CLI, stored with the publication)."""
     by_unit = (
-        issues.groupby(["division_code", "agency"]).size().sort_values(ascending=False).head(top_units)
+        issues.groupby(["division_code", "agency"])
+        .size()
+        .sort_values(ascending=False)
+        .head(top_units)
         if len(issues)
         else pd.Series(dtype="int64")
     )
@@ -191,16 +207,29 @@ def run_summary(
         "library_rows": len(library),
         "status": {str(k): int(v) for k, v in library["status"].value_counts().items()},
         "by_level": {
-            str(k): int(v) for k, v in library["level"].value_counts().reindex(list(LEVELS)).dropna().items()
+            str(k): int(v)
+            for k, v in library["level"].value_counts().reindex(list(LEVELS)).dropna().items()
         },
         "rejected_rows": len(rejected_rows),
-        "rejected_row_reasons": {str(k): int(v) for k, v in rejected_rows["reason"].str.replace(r"“.*”", "“…”", regex=True).value_counts().items()},
+        "rejected_row_reasons": {
+            str(k): int(v)
+            for k, v in rejected_rows["reason"]
+            .str.replace(r"“.*”", "“…”", regex=True)
+            .value_counts()
+            .items()
+        },
         "rejected_files": [
-            {"source_file": str(f), "reason": str(r)} for f, r in zip(rejected_files["source_file"], rejected_files["reason"], strict=True)
+            {"source_file": str(f), "reason": str(r)}
+            for f, r in zip(rejected_files["source_file"], rejected_files["reason"], strict=True)
         ],
         "qc_issues": len(issues),
-        "qc_issues_by_rule": {str(k): int(v) for k, v in issues["rule_id"].value_counts().sort_index().items()} if len(issues) else {},
+        "qc_issues_by_rule": {
+            str(k): int(v) for k, v in issues["rule_id"].value_counts().sort_index().items()
+        }
+        if len(issues)
+        else {},
         "units_with_most_issues": [
-            {"division_code": str(d), "agency": str(a), "issues": int(n)} for (d, a), n in by_unit.items()
+            {"division_code": str(d), "agency": str(a), "issues": int(n)}
+            for (d, a), n in by_unit.items()
         ],
     }

@@ -14,6 +14,8 @@ its top candidates) or unmatched.
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,24 +29,28 @@ from shixiang.config import (
     THRESHOLDS,
     MatchThresholds,
 )
-from shixiang.names import NameParts, display_key, parse_name, phonetic
+from shixiang.names import OPTIONAL_WORD_PATTERN, NameParts, display_key, parse_name
 
 # Methods, strongest first. Stored in unified_library.match_method.
 METHOD_ALIAS = "alias"  # a steward confirmed this normalised name before
 METHOD_EXACT = "exact"  # same name once width, spaces, script and level qualifiers are folded
 METHOD_CANONICAL = "canonical"  # same key after the name model's rewrites
+METHOD_LOOSE = "loose"  # same key once optional words (单位, 企业, 个人, 申请, 办理) are dropped
 METHOD_HOMOPHONE = "homophone"  # same key pronunciation: an input-method typo
 METHOD_CLAIMED_CODE = "claimed_code"  # the claimed code's item, with a consistent name
-METHOD_FUZZY = "fuzzy"  # near-identical by score and margin
 METHOD_NONE = "none"
+
+# Equivalences strong enough to outweigh a wrong claimed code (which then becomes a QC issue).
+STRONG_METHODS = (METHOD_ALIAS, METHOD_EXACT, METHOD_CANONICAL, METHOD_LOOSE, METHOD_HOMOPHONE)
+_CODE_FORMAT = re.compile(r"[0-9A-Z-]{4,50}")
 
 METHOD_LABELS = {
     METHOD_ALIAS: "数据管理员已确认的同名事项",
     METHOD_EXACT: "名称与目录事项一致（忽略全半角、空格、繁简与层级限定词）",
     METHOD_CANONICAL: "名称规范化后与目录事项一致",
+    METHOD_LOOSE: "忽略可省略的词（单位、企业、个人、人员、申请、办理）后与目录事项一致",
     METHOD_HOMOPHONE: "名称读音与目录事项一致（疑似同音错字）",
     METHOD_CLAIMED_CODE: "声明的基本编码指向该事项，且名称相近",
-    METHOD_FUZZY: "名称高度相似，且明显优于其他候选",
     METHOD_NONE: "",
 }
 
@@ -65,6 +71,7 @@ class CatalogueIndex:
     by_text: dict[str, str]
     by_key: dict[str, str]
     by_phonetic: dict[str, str]
+    by_loose: dict[str, str]
     shared_keys: dict[str, list[str]]
     by_base_code: dict[str, list[str]]
     position: dict[str, int]  # business_code → row position in ``items``
@@ -78,17 +85,23 @@ class CatalogueIndex:
         items["name_key"] = [p.key for p in parts]
         items["name_situation"] = [p.situation for p in parts]
         items["name_scope"] = [p.scope for p in parts]
-        items["name_phonetic"] = [phonetic(p.key) for p in parts]
+        items["name_phonetic"] = [p.phonetic_key for p in parts]
+        items["name_loose"] = [p.loose_key for p in parts]
+        items["name_stem"] = [p.stem for p in parts]
         codes = items["business_code"].astype(str)
         by_text, _ = _unique_map(items["name_text"], codes)
         by_key, shared = _unique_map(items["name_key"], codes)
         by_phon, _ = _unique_map(items["name_phonetic"], codes)
-        by_base = codes.groupby(items["base_code"].astype(str).str.upper().values).agg(list).to_dict()
+        by_loose, _ = _unique_map(items["name_loose"], codes)
+        by_base = (
+            codes.groupby(items["base_code"].astype(str).str.upper().values).agg(list).to_dict()
+        )
         return cls(
             items=items,
             by_text=by_text,
             by_key=by_key,
             by_phonetic=by_phon,
+            by_loose=by_loose,
             shared_keys=shared,
             by_base_code=by_base,
             position={c: i for i, c in enumerate(codes)},
@@ -97,6 +110,13 @@ class CatalogueIndex:
 
     def name_of(self, code: str) -> str:
         return str(self.items.at[self.position[code], "item_name"])
+
+
+def _optional_words_nest(a: str, b: str) -> bool:
+    """True when the optional words found in one stem are a sub-multiset of the other's."""
+    wa = Counter(OPTIONAL_WORD_PATTERN.findall(a))
+    wb = Counter(OPTIONAL_WORD_PATTERN.findall(b))
+    return not (wa - wb) or not (wb - wa)
 
 
 def _level_free_text(p: NameParts) -> str:
@@ -149,7 +169,8 @@ def match_names(
     out["name_scope"] = [p.scope for p in parts]
     out["name_notes"] = ["、".join(p.notes) for p in parts]
     text = pd.Series([_level_free_text(p) for p in parts], index=uniq)
-    phon = pd.Series([phonetic(p.key) for p in parts], index=uniq)
+    phon = pd.Series([p.phonetic_key for p in parts], index=uniq)
+    loose = pd.Series([p.loose_key for p in parts], index=uniq)
 
     method = pd.Series(METHOD_NONE, index=uniq, dtype="str")
     code = pd.Series(np.nan, index=uniq, dtype="str")
@@ -157,11 +178,28 @@ def match_names(
         (METHOD_ALIAS, out["name_key"].map(aliases)),
         (METHOD_EXACT, text.map(index.by_text)),
         (METHOD_CANONICAL, out["name_key"].map(index.by_key)),
+        (METHOD_LOOSE, loose.map(index.by_loose)),
         (METHOD_HOMOPHONE, phon.map(index.by_phonetic)),
     ):
         take = code.isna() & found.notna()
         code = code.where(~take, found)
         method = method.where(~take, label)
+    # The loose key drops optional words; it is an equivalence only when one name's optional
+    # words contain the other's (失业个人登记 = 失业登记), never when they differ
+    # (单位参保证明 ≠ 个人参保证明).
+    loose_hit = method == METHOD_LOOSE
+    if loose_hit.any():
+        stems = index.items.set_index("business_code")["name_stem"]
+        ok = pd.Series(
+            [
+                _optional_words_nest(parse_name(n).stem, stems[c])
+                for n, c in zip(uniq[loose_hit.to_numpy()], code[loose_hit], strict=True)
+            ],
+            index=uniq[loose_hit.to_numpy()],
+        )
+        bad = ok.index[~ok.to_numpy()]
+        code.loc[bad] = np.nan
+        method.loc[bad] = METHOD_NONE
     # An alias may point at a code that left the catalogue: then it is no evidence at all.
     gone = (method == METHOD_ALIAS) & ~code.isin(list(index.position))
     code = code.mask(gone)
@@ -173,37 +211,24 @@ def match_names(
     top_idx, top_score = _top_candidates(out["name_key"].tolist(), index, k, thresholds.chunk_size)
     item_codes = index.items["business_code"].astype(str).to_numpy()
     item_sit = index.items["name_situation"].to_numpy()
-    item_scope = index.items["name_scope"].to_numpy()
     cand_codes = item_codes[top_idx] if top_idx.size else np.empty((len(uniq), 0), dtype=object)
     best = top_score[:, 0] if top_score.shape[1] else np.zeros(len(uniq))
     second = top_score[:, 1] if top_score.shape[1] > 1 else np.zeros(len(uniq))
     out["candidates"] = [
-        [(str(c), round(float(s), 1)) for c, s in zip(cs, ss, strict=True)][: thresholds.top_candidates]
+        [(str(c), round(float(s), 1)) for c, s in zip(cs, ss, strict=True)][
+            : thresholds.top_candidates
+        ]
         for cs, ss in zip(cand_codes, top_score, strict=True)
     ]
     best_sit = item_sit[top_idx[:, 0]] if top_idx.size else np.array([""] * len(uniq))
-    best_scope = item_scope[top_idx[:, 0]] if top_idx.size else np.array([""] * len(uniq))
     sit = out["name_situation"].to_numpy()
     situation_conflict = (sit != "") & (best_sit != "") & (sit != best_sit)
-    missing_situation = (sit != "") & (best_sit == "") | (sit == "") & (best_sit != "")
-    scope_differs = out["name_scope"].to_numpy() != best_scope
-
-    resolved = code.notna().to_numpy()
     margin = best - second
-    fuzzy_ok = (
-        ~resolved
-        & (best >= thresholds.fuzzy_accept_score)
-        & (margin >= thresholds.fuzzy_accept_margin)
-        & ~situation_conflict
-        & ~missing_situation
-        & ~scope_differs
-    )
-    if top_idx.size:
-        code = code.where(~fuzzy_ok, pd.Series(cand_codes[:, 0], index=uniq))
-        method = method.where(~fuzzy_ok, METHOD_FUZZY)
 
     # Scores: equivalences score the similarity of the matched item's key (100 when equal).
-    matched_keys = code.map(lambda c: index.items.at[index.position[c], "name_key"] if c in index.position else "")
+    matched_keys = code.map(
+        lambda c: index.items.at[index.position[c], "name_key"] if c in index.position else ""
+    )
     eq_score = np.array(
         [fuzz.ratio(a, b) if b else 0.0 for a, b in zip(out["name_key"], matched_keys, strict=True)]
     )
@@ -256,74 +281,153 @@ def decide_rows(
 
     code = per_row["business_code"].copy()
     method = per_row["method"].copy()
-    claimed = _norm_code(items["claimed_code"]) if "claimed_code" in items else pd.Series(np.nan, index=items.index, dtype="str")
-    catalogue_base = index.items.set_index("business_code")["base_code"].astype(str).str.upper()
-    matched_base = code.map(catalogue_base)
-    claimed_known = claimed.isin(list(index.by_base_code)) | claimed.isin(list(index.position))
-    claimed_malformed = claimed.notna() & ~claimed.str.fullmatch(r"[0-9A-Z-]{4,50}").fillna(False)
-    claimed_family = claimed.map(index.by_base_code)
-    claimed_as_business = claimed.where(claimed.isin(list(index.position)))
-    claims_match = claimed.notna() & ((claimed == matched_base) | (claimed == code))
-
+    claimed = (
+        _norm_code(items["claimed_code"])
+        if "claimed_code" in items
+        else pd.Series(np.nan, index=items.index, dtype="str")
+    )
+    ev = _claimed_code_evidence(items["item_name"].astype(str), claimed, names, index, thresholds)
+    strong = method.isin(STRONG_METHODS)
     reasons = pd.Series("", index=items.index, dtype="str")
 
-    # 1. Name resolved, but the claimed code names another item family: evidence conflicts.
-    conflicting = code.notna() & claimed_known & ~claims_match
-    reasons = reasons.mask(conflicting, "声明的基本编码属于另一个目录事项")
-    malformed_on_match = code.notna() & claimed_malformed
-    reasons = reasons.mask(malformed_on_match, "声明的基本编码格式不正确")
+    # 1. Name resolved but the claimed code points elsewhere. A strong name equivalence wins
+    #    (the wrong code becomes quality issue QC-003) unless the code is a sibling's, where
+    #    name and code disagree on the handling situation: then a steward decides.
+    conflict = code.notna() & ev["known"] & ~ev["agrees"]
+    reasons = reasons.mask(conflict & ev["sibling"], "声明的基本编码属于同一主项下的另一个办理项")
+    reasons = reasons.mask(conflict & ~ev["sibling"] & ~strong, "声明的基本编码属于另一个目录事项")
+    reasons = reasons.mask(code.notna() & ev["malformed"] & ~strong, "声明的基本编码格式不正确")
+    notes = pd.Series("", index=items.index, dtype="str")
+    notes = notes.mask(
+        conflict & ~ev["sibling"] & strong,
+        "声明的基本编码属于另一个目录事项，以名称为准（见质检问题）",
+    )
+    notes = notes.mask(
+        code.notna() & ev["malformed"] & strong,
+        "声明的基本编码格式不正确，以名称为准（见质检问题）",
+    )
 
-    # 2. Name unresolved, claimed code valid: accept the code's item when the family has a
-    #    single item (or the claimed business code) and the name is close to it.
-    family_single = claimed_family.map(lambda v: v[0] if isinstance(v, list) and len(v) == 1 else np.nan)
-    claim_target = claimed_as_business.fillna(family_single)
+    # 2. Name unresolved, claimed code valid: accept the code's item (the one whose situation
+    #    fits the name) when the name is close to it.
     unresolved = code.isna()
-    target_key = claim_target.map(
-        lambda c: index.items.at[index.position[c], "name_key"] if isinstance(c, str) and c in index.position else np.nan
-    )
-    claim_score = pd.Series(
-        [
-            fuzz.ratio(a, b) if isinstance(b, str) else 0.0
-            for a, b in zip(per_row["name_key"].fillna(""), target_key, strict=True)
-        ],
-        index=items.index,
-    )
-    target_sit = claim_target.map(
-        lambda c: index.items.at[index.position[c], "name_situation"] if isinstance(c, str) and c in index.position else ""
-    )
     claim_ok = (
         unresolved
-        & claim_target.notna()
-        & (claim_score >= thresholds.claimed_code_min_score)
-        & ((per_row["name_situation"] == target_sit) | (per_row["name_situation"] == ""))
+        & ev["target"].notna()
+        & (ev["target_score"] >= thresholds.claimed_code_min_score)
     )
-    code = code.where(~claim_ok, claim_target)
+    code = code.where(~claim_ok, ev["target"])
     method = method.where(~claim_ok, METHOD_CLAIMED_CODE)
-    claimed_but_far = unresolved & claimed_known & ~claim_ok
-    reasons = reasons.mask(claimed_but_far & (reasons == ""), "名称与声明的基本编码对应的目录事项不一致")
+    claimed_but_far = unresolved & ev["known"] & ~claim_ok
+    reasons = reasons.mask(
+        claimed_but_far & (reasons == ""), "名称与声明的基本编码对应的目录事项不一致"
+    )
+    claims_match = claimed.notna() & (ev["agrees"] | claim_ok)
 
     accepted = code.notna() & (reasons == "")
     best = per_row["best_score"].fillna(0)
     status = np.where(
         accepted,
         STATUS_MATCHED,
-        np.where((best >= thresholds.review_min_score) | (reasons != "") | code.notna(), STATUS_REVIEW, STATUS_UNMATCHED),
+        np.where(
+            (best >= thresholds.review_min_score) | (reasons != "") | code.notna(),
+            STATUS_REVIEW,
+            STATUS_UNMATCHED,
+        ),
     )
     status = pd.Series(status, index=items.index, dtype="str")
     final_code = code.where(status == STATUS_MATCHED)
-    score = per_row["score"].where(method != METHOD_CLAIMED_CODE, claim_score).fillna(0.0)
+    score = per_row["score"].where(method != METHOD_CLAIMED_CODE, ev["target_score"]).fillna(0.0)
 
     out = items.copy()
     out["status"] = status
     out["business_code"] = final_code
-    out["catalogue_name"] = final_code.map(lambda c: index.name_of(c) if isinstance(c, str) else np.nan)
+    out["catalogue_name"] = final_code.map(
+        lambda c: index.name_of(c) if isinstance(c, str) else np.nan
+    )
     out["match_method"] = method.where(status != STATUS_UNMATCHED, METHOD_NONE)
     out["score"] = score.astype("float64").round(1)
     out["margin"] = per_row["margin"].fillna(0.0).astype("float64")
     # Review rows whose name resolved but whose evidence conflicts keep that item first.
     out["candidates"] = _candidates_json(per_row, code, status, index)
-    out["explanation"] = _explain(per_row, method, status, reasons, claimed, claims_match)
+    out["explanation"] = _explain(per_row, method, status, reasons, claimed, claims_match, notes)
     out["name_key"] = per_row["name_key"]
+    return out
+
+
+def _claimed_code_evidence(
+    names: pd.Series,
+    claimed: pd.Series,
+    per_name: pd.DataFrame,
+    index: CatalogueIndex,
+    thresholds: MatchThresholds,
+) -> pd.DataFrame:
+    """What each row's claimed 基本编码 says, computed once per distinct (name, code) pair.
+
+    Columns: known (the code is in the catalogue, as 基本编码 or 业务办理项编码), malformed,
+    agrees (the name's match is in the code's family), sibling (the code's family shares the
+    matched item's 主项 or stem), target (for unresolved names: the family member whose
+    situation fits the name) and target_score (name key vs target key).
+    """
+    pairs = pd.DataFrame(
+        {"name": names.to_numpy(), "claimed": claimed.to_numpy()}, index=names.index
+    )
+    distinct = pairs.dropna(subset=["claimed"]).drop_duplicates()
+    items = index.items
+    rows = []
+    for name, code in zip(distinct["name"], distinct["claimed"], strict=True):
+        family = index.by_base_code.get(code) or ([code] if code in index.position else [])
+        res = per_name.loc[name]
+        matched = res["business_code"]
+        pos = [index.position[c] for c in family]
+        agrees = isinstance(matched, str) and matched in family
+        sibling = False
+        if isinstance(matched, str) and family and not agrees:
+            m = index.position[matched]
+            main = items.at[m, "main_item_name"] if "main_item_name" in items else None
+            sibling = any(
+                items.at[p, "name_stem"] == items.at[m, "name_stem"]
+                or (isinstance(main, str) and items.at[p, "main_item_name"] == main)
+                for p in pos
+            )
+        target, score = None, 0.0
+        if not isinstance(matched, str) and pos:
+            fits = [p for p in pos if items.at[p, "name_situation"] == res["name_situation"]]
+            if len(fits) != 1 and len(pos) == 1 and not res["name_situation"]:
+                fits = pos
+            if len(fits) == 1:
+                target = items.at[fits[0], "business_code"]
+                score = float(fuzz.ratio(res["name_key"], items.at[fits[0], "name_key"]))
+        rows.append(
+            {
+                "name": name,
+                "claimed": code,
+                "known": bool(family),
+                "malformed": not _CODE_FORMAT.fullmatch(code),
+                "agrees": agrees,
+                "sibling": sibling,
+                "target": target,
+                "target_score": score,
+            }
+        )
+    ev = pd.DataFrame(
+        rows,
+        columns=[
+            "name",
+            "claimed",
+            "known",
+            "malformed",
+            "agrees",
+            "sibling",
+            "target",
+            "target_score",
+        ],
+    )
+    out = pairs.merge(ev, on=["name", "claimed"], how="left")
+    out.index = names.index
+    for col in ("known", "malformed", "agrees", "sibling"):
+        out[col] = out[col].fillna(False).astype(bool)
+    out["target_score"] = out["target_score"].fillna(0.0).astype("float64")
+    out["target"] = out["target"].astype("str").mask(out["target"].isna())
     return out
 
 
@@ -334,10 +438,14 @@ def _candidates_json(
     keys = per_row["name_key"].fillna("") + "\x1f" + code.fillna("") + "\x1f" + status
     cache: dict[str, str] = {}
     for idx in keys.index[~keys.duplicated()]:
-        cands = list(per_row.at[idx, "candidates"]) if isinstance(per_row.at[idx, "candidates"], list) else []
+        cands = (
+            list(per_row.at[idx, "candidates"])
+            if isinstance(per_row.at[idx, "candidates"], list)
+            else []
+        )
         c = code.at[idx]
         if isinstance(c, str) and all(c != x[0] for x in cands):
-            cands = [(c, float(per_row.at[idx, "score"]))] + cands[:-1] if cands else [(c, 100.0)]
+            cands = [(c, float(per_row.at[idx, "score"])), *cands[:-1]] if cands else [(c, 100.0)]
         cache[keys.at[idx]] = json.dumps(
             [{"business_code": x, "name": index.name_of(x), "score": s} for x, s in cands],
             ensure_ascii=False,
@@ -352,6 +460,7 @@ def _explain(
     reasons: pd.Series,
     claimed: pd.Series,
     claims_match: pd.Series,
+    notes_extra: pd.Series,
 ) -> pd.Series:
     """A one-line Chinese explanation per row, built from vectorised string pieces."""
     method_text = method.map(METHOD_LABELS).fillna("")
@@ -368,11 +477,14 @@ def _explain(
         default="未找到相近的目录事项（" + fuzzy_text + "）",
     )
     out = pd.Series(base, index=per_row.index, dtype="str")
-    rewritten = method.isin([METHOD_CANONICAL, METHOD_HOMOPHONE, METHOD_FUZZY, METHOD_ALIAS]) | (status != STATUS_MATCHED)
+    rewritten = method.isin([METHOD_CANONICAL, METHOD_LOOSE, METHOD_HOMOPHONE, METHOD_ALIAS]) | (
+        status != STATUS_MATCHED
+    )
     out = out + np.where((notes != "") & rewritten, "；规范化：" + notes, "")
     conflict = per_row["conflict"].fillna("")
     out = out + np.where(conflict != "", "；" + conflict, "")
     out = out + np.where(reasons != "", "；" + reasons, "")
+    out = out + np.where(notes_extra != "", "；" + notes_extra, "")
     out = out + np.where(claims_match & (status == STATUS_MATCHED), "；声明的基本编码一致", "")
     out = out + np.where(claimed.isna(), "；未填写基本编码", "")
     return out

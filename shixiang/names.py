@@ -36,6 +36,9 @@ from pypinyin import lazy_pinyin
 # Handling situations (业务办理项 情形): written form → canonical form. Longest forms first.
 SITUATIONS: dict[str, str] = {
     "遗失补办": "补办",
+    "信息变更": "变更",
+    "到期换发": "延续",
+    "期满换发": "延续",
     "遗失补发": "补办",
     "损坏补办": "补办",
     "补办": "补办",
@@ -56,7 +59,7 @@ SITUATIONS: dict[str, str] = {
     "延期": "延续",
     "续期": "延续",
     "换证": "延续",
-    "换发": "换发",
+    "换发": "延续",
     "变更": "变更",
     "注销": "注销",
     "撤销": "注销",
@@ -65,6 +68,12 @@ SITUATIONS: dict[str, str] = {
     "转出": "转出",
 }
 _SITUATION_WORDS = sorted(SITUATIONS, key=len, reverse=True)
+# Generic words that may follow a situation word without changing it: （注销申请） = （注销）,
+# 变更申请登记 = 变更登记.
+_SITUATION_TAIL = re.compile(r"(?:申请|登记|手续|业务|办理)$")
+# Situation synonyms inside a name (…许可首次申请审批 = …许可新办审批), longest first.
+_INNER_SITUATIONS = {w: SITUATIONS[w] for w in _SITUATION_WORDS if w != SITUATIONS[w]}
+_SITUATION_APPLY = re.compile("(" + "|".join(_SITUATION_WORDS) + ")申请")
 
 # Words that mean "level of government" inside a qualifier bracket: （县级）（县级权限）（县级行使）
 # （设区的市级权限）（市级/县级）（镇）. Content made only of these is a level qualifier.
@@ -72,20 +81,27 @@ _LEVEL_QUALIFIER = re.compile(
     r"(?:(?:国家|省|设区的市|市|县|区|乡|镇|街道|村|社区)(?:级)?(?:[/、,]|及)?)+"
     r"(?:权限|行使|实施|管理|事权)?"
 )
-# Element values that leak into names: （承诺件） （即办件）.
-_NOISE_QUALIFIER = re.compile(r"(?:承诺件|即办件|指引)")
 
 # Leading words that name a level or a department rather than the item.
 _PREFIX = re.compile(
-    r"^(?:(?:省|市|县|区|乡|镇)级"
+    r"^(?:(?:省|市|县|区|乡|镇|乡镇|街道|社区|村)级|乡镇(?=[\u4e00-\u9fff]{4})"
     r"|(?:省|市|县|区)(?:行政审批|人社|人力资源和社会保障|市场监管|市监|教科体|教育|卫健|卫生健康"
     r"|民政|住建|自然资源|生态环境|交通运输|农业农村|水利|文旅|商务|应急管理|公安|司法|医保|税务"
-    r"|退役军人事务|林业|财政)局)"
+    r"|退役军人事务|林业|财政)局"
+    r"|(?:省|市|县|区)委?[\u4e00-\u9fff]{0,10}?(?:厅|局|委|部|办|残联))"
+)
+
+# "省人社厅-档案接收", "社区便民服务站—就业登记": an agency name and a dash before the item.
+_AGENCY_DASH = re.compile(
+    r"^[\u4e00-\u9fff()]{1,14}?(?:厅|局|委|办|部|联|中心|站|所|院|政府|办事处|委员会)\s*[-—–－:：]+"
 )
 
 # Stem rewrites applied to catalogue and unit names alike (symmetric, so they cannot invent a
 # difference). Longest first within each table.
 ABBREVIATIONS: dict[str, str] = {
+    "城乡居民基本养老保险": "城乡居保",
+    "城镇职工基本养老保险": "职工养老保险",
+    "基本养老保险": "养老保险",
     "城乡居民基本医疗保险": "居民医保",
     "城镇职工基本医疗保险": "职工医保",
     "基本医疗保险": "医保",
@@ -94,6 +110,10 @@ ABBREVIATIONS: dict[str, str] = {
     "社会保险": "社保",
     "住房公积金": "公积金",
     "营业执照": "执照",
+    "最低生活保障": "低保",
+    "个人所得税": "个税",
+    "机动车驾驶证": "驾照",
+    "残疾人联合会": "残联",
 }
 VERB_SYNONYMS: dict[str, str] = {
     "颁发": "核发",
@@ -102,17 +122,63 @@ VERB_SYNONYMS: dict[str, str] = {
     "审核": "审批",
     "审定": "审批",
     "批准": "审批",
+    "报备": "备案",
+    "查阅": "查询",
+    "核准": "审批",
+    "认定": "确认",
+    "申报": "申请",
+    "换领": "换发",
 }
 # Verbs that some units put first: 核发建设工程规划许可证 → 建设工程规划许可证核发.
-_LEADING_VERBS = ("核发", "颁发", "审批", "审核", "办理", "申领", "发放", "签发")
+_LEADING_VERBS = (
+    "核发",
+    "颁发",
+    "审批",
+    "审核",
+    "审查",
+    "核准",
+    "办理",
+    "申领",
+    "发放",
+    "签发",
+    "变更",
+    "注销",
+    "补办",
+    "补发",
+    "延续",
+    "换发",
+    "登记",
+    "查询",
+    "备案",
+    "认定",
+    "确认",
+)
 # 对…的审批 frames.
-_FRAME = re.compile(r"^对(.{2,}?)的(审批|许可|核准|确认|认定|备案|登记|审核|检查|奖励|裁决|给付|核发)$")
+_FRAME = re.compile(r"^对(.{2,})的([\u4e00-\u9fff]{2})$")
 # Connectors and punctuation that carry no identity.
 _CONNECTORS = re.compile(r"[的和及与、,，/·•.．\-—_“”\"'‘’《》〈〉<>「」『』:：;；]")
 _SPACES = re.compile(r"\s+")
-_BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "(", "】": ")", "〔": "(", "〕": ")",
-                           "[": "(", "]": ")", "［": "(", "］": ")", "{": "(", "}": ")"})
+_BRACKETS = str.maketrans(
+    {
+        "（": "(",
+        "）": ")",
+        "【": "(",
+        "】": ")",
+        "〔": "(",
+        "〕": ")",
+        "[": "(",
+        "]": ")",
+        "［": "(",
+        "］": ")",
+        "{": "(",
+        "}": ")",
+    }
+)
 _BRACKET_GROUP = re.compile(r"\(([^()]*)\)")
+
+# Words units insert or drop without naming another item: 失业个人登记 = 失业登记.
+OPTIONAL_WORDS: tuple[str, ...] = ("单位", "企业", "个人", "人员", "申请", "办理")
+OPTIONAL_WORD_PATTERN = re.compile("|".join(OPTIONAL_WORDS))
 
 _T2S = OpenCC("t2s")
 
@@ -127,10 +193,26 @@ class NameParts:
     scope: str
     key: str
     notes: tuple[str, ...]  # which rewrites fired, for the explanation
+    sound: str = (
+        ""  # stem before word rewrites, with situation and scope: the homophone key's source
+    )
 
     @property
     def phonetic_key(self) -> str:
-        return phonetic(self.key)
+        """Pronunciation of the name as written (order fixed, qualifiers out, before abbreviation
+        and connector rewrites) with situation and scope unmarked, so that 社会保账卡 sounds like
+        社会保障卡, 以级 like 以及, and （研续） like （延续）."""
+        return phonetic(self.sound)
+
+    @property
+    def loose_key(self) -> str:
+        """The key with optional words (单位, 企业, 个人, 申请, 办理) dropped from the stem."""
+        stem = OPTIONAL_WORD_PATTERN.sub("", self.stem) or self.stem
+        return (
+            stem
+            + ("#" + self.situation if self.situation else "")
+            + ("@" + self.scope if self.scope else "")
+        )
 
 
 def clean_text(raw: object) -> str:
@@ -140,37 +222,53 @@ def clean_text(raw: object) -> str:
     return _T2S.convert(s)
 
 
-def _split_situation(stem: str) -> tuple[str, str]:
+def _split_situation(stem: str) -> tuple[str, str, str]:
+    """(stem without a trailing situation word, canonical situation, the word as written)."""
     for word in _SITUATION_WORDS:
         if stem.endswith(word) and len(stem) - len(word) >= 2:
-            return stem[: -len(word)], SITUATIONS[word]
-    return stem, ""
+            return stem[: -len(word)], SITUATIONS[word], word
+    return stem, "", ""
 
 
 def _classify_bracket(content: str) -> tuple[str, str]:
-    """Return (kind, value) with kind in level|situation|noise|scope."""
+    """Return (kind, value) with kind in level|situation|noise|scope.
+
+    Element values that leak into names, such as （承诺件）/（即办件）, stay scope: real
+    catalogues distinguish items by them."""
     if not content:
         return "noise", ""
     if _LEVEL_QUALIFIER.fullmatch(content):
         return "level", content
-    if _NOISE_QUALIFIER.fullmatch(content):
-        return "noise", content
-    if content in SITUATIONS:
-        return "situation", SITUATIONS[content]
+    for word in (content, _SITUATION_TAIL.sub("", content)):
+        if word in SITUATIONS:
+            return "situation", SITUATIONS[word]
     return "scope", content
 
 
-def _rewrite(stem: str, notes: list[str]) -> str:
+def _rewrite(stem: str, notes: list[str]) -> tuple[str, str]:
+    """Canonical stem, and the "sound" form (word order fixed, words not yet rewritten) that
+    the homophone key is computed from."""
     m = _FRAME.match(stem)
     if m:
         stem = m.group(1) + m.group(2)
         notes.append("对…的句式")
-    for verb in _LEADING_VERBS:
-        if stem.startswith(verb) and len(stem) > len(verb) + 2:
-            stem = stem[len(verb) :] + verb
-            notes.append("动词前置")
+    elif stem.startswith("对") and len(stem) >= 5:
+        stem = stem[1:]  # 对…审批 written without 的
+        notes.append("对…的句式")
+    for _ in range(2):  # 登记注销扣缴税款 → 注销扣缴税款登记 → 扣缴税款登记注销
+        verb = next(
+            (v for v in _LEADING_VERBS if stem.startswith(v) and len(stem) >= len(v) + 2), None
+        )
+        if verb is None:
             break
-    for table, label in ((ABBREVIATIONS, "简称"), (VERB_SYNONYMS, "同义动词")):
+        stem = stem[len(verb) :] + verb
+        notes.append("动词前置")
+    sound = stem
+    for table, label in (
+        (ABBREVIATIONS, "简称"),
+        (VERB_SYNONYMS, "同义动词"),
+        (_INNER_SITUATIONS, "办理情形同义词"),
+    ):
         for long, short in table.items():
             if long in stem:
                 stem = stem.replace(long, short)
@@ -178,7 +276,7 @@ def _rewrite(stem: str, notes: list[str]) -> str:
     stripped = _CONNECTORS.sub("", stem)
     if stripped != stem:
         notes.append("连接词")
-    return stripped
+    return stripped, sound
 
 
 @lru_cache(maxsize=1_000_000)
@@ -205,18 +303,25 @@ def parse_name(raw: str) -> NameParts:
                 scopes.append(value)
             body = body[: g.start()] + body[g.end() :]
     body = body.replace("(", "").replace(")", "")
-    prefix = _PREFIX.match(body)
-    if prefix and len(body) - prefix.end() >= 4:
+    dash = _AGENCY_DASH.match(body)
+    if dash and len(body) - dash.end() >= 4:
+        body = body[dash.end() :]
+        notes.append("层级或部门前缀")
+    for _ in range(2):  # 区级县级文物保护…: two stacked prefixes at most
+        prefix = _PREFIX.match(body)
+        if not (prefix and len(body) - prefix.end() >= 4):
+            break
         body = body[prefix.end() :]
         notes.append("层级或部门前缀")
-    stem = _rewrite(body, notes)
-    stem, tail_situation = _split_situation(stem)
+    stem, sound = _rewrite(_SITUATION_APPLY.sub(r"\1", body), notes)
+    stem, tail_situation, tail_word = _split_situation(stem)
     if tail_situation:
         if situation and situation != tail_situation:
             # Two different situations in one name: keep both in the stem, nothing is dropped.
             stem = stem + tail_situation
         else:
             situation = tail_situation
+            sound = sound.removesuffix(tail_word)
     if level:
         notes.append("层级限定词")
     scope = "|".join(sorted(_CONNECTORS.sub("", s) for s in scopes))
@@ -230,6 +335,7 @@ def parse_name(raw: str) -> NameParts:
         scope=scope,
         key=key,
         notes=tuple(dict.fromkeys(notes)),
+        sound=sound + situation + scope.replace("|", ""),
     )
 
 

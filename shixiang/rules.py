@@ -114,7 +114,11 @@ def _to_days(s: pd.Series) -> pd.Series:
 def _fill(template: str, frame: pd.DataFrame) -> pd.Series:
     """Vectorised ``str.format`` of a template over frame columns."""
     out = pd.Series("", index=frame.index, dtype="str")
-    parts = pd.Series([template]).str.extractall(r"(?P<text>[^{]*)(?:\{(?P<col>\w+)\})?").reset_index(drop=True)
+    parts = (
+        pd.Series([template])
+        .str.extractall(r"(?P<text>[^{]*)(?:\{(?P<col>\w+)\})?")
+        .reset_index(drop=True)
+    )
     for text, col in zip(parts["text"], parts["col"], strict=True):
         if isinstance(text, str) and text:
             out = out + text
@@ -158,12 +162,18 @@ def evaluate(rows: pd.DataFrame) -> pd.DataFrame:
     checks: dict[str, pd.Series] = {
         "QC-001": matched & r["item_type"].notna() & (r["item_type"] != r["cat_item_type"]),
         "QC-002": matched & (use_levels != "") & ~level_allowed,
-        "QC-003": matched & r["claimed_code"].notna() & (claimed != cat_base) & (claimed != cat_code),
+        "QC-003": matched
+        & r["claimed_code"].notna()
+        & (claimed != cat_base)
+        & (claimed != cat_code),
         "QC-004": (promised > legal).fillna(False),
         "QC-005": (r["handling_type"] == "即办件") & (limit_days > 1).fillna(False),
         "QC-006": duplicated,
         "QC-007": r["level"] != r["folder_level"],
-        "QC-008": matched & r["legal_basis"].notna() & r["cat_legal_basis"].notna() & (basis != cat_basis),
+        "QC-008": matched
+        & r["legal_basis"].notna()
+        & r["cat_legal_basis"].notna()
+        & (basis != cat_basis),
     }
     frames = []
     for rule_id, mask in checks.items():
@@ -193,7 +203,9 @@ def evaluate(rows: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=QC_ISSUE_COLUMNS)
     out = pd.concat(frames, ignore_index=True)
-    return out.sort_values(["source_file", "source_row", "rule_id"], kind="stable").reset_index(drop=True)
+    return out.sort_values(["source_file", "source_row", "rule_id"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def issue_counts(issues: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
@@ -201,5 +213,3 @@ def issue_counts(issues: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
     counts = issues.groupby(["source_file", "source_row"]).size()
     keys = pd.MultiIndex.from_arrays([rows["source_file"], rows["source_row"]])
     return pd.Series(counts.reindex(keys).fillna(0).astype("int64").to_numpy(), index=rows.index)
-
-

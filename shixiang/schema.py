@@ -20,30 +20,58 @@ class Column:
 
 
 CATALOGUE_COLUMNS: tuple[Column, ...] = (
-    Column("business_code", "业务办理项编码", True, ("业务办理项代码", "办理项编码", "business_code")),
+    Column(
+        "business_code", "业务办理项编码", True, ("业务办理项代码", "办理项编码", "business_code")
+    ),
     Column("base_code", "基本编码", True, ("事项编码", "目录编码", "catalog_code", "base_code")),
     Column("main_item_name", "主项名称", False, ("主项", "main_item", "main_item_name")),
     Column("item_name", "事项名称", True, ("业务办理项名称", "办理项名称", "name", "item_name")),
     Column("item_type", "事项类型", True, ("职权类型", "权力类型", "item_type", "task_type")),
     Column("use_levels", "行使层级", True, ("use_level", "use_levels", "levels")),
-    Column("legal_basis", "设定依据", False, ("法律依据", "实施依据", "设立依据", "法定依据", "legal_basis")),
+    Column(
+        "legal_basis",
+        "设定依据",
+        False,
+        ("法律依据", "实施依据", "设立依据", "法定依据", "legal_basis"),
+    ),
     Column("department", "主管部门", False, ("业务指导部门", "department")),
     Column("handling_type", "办件类型", False, ("办理类型", "handling_type", "project_type")),
     Column("legal_limit", "法定办结时限", False, ("法定期限", "法定时限", "legal_limit")),
 )
 
 ITEM_COLUMNS: tuple[Column, ...] = (
-    Column("division_code", "行政区划代码", True, ("区划代码", "行政区划编码", "division_code", "area_code")),
+    Column(
+        "division_code",
+        "行政区划代码",
+        True,
+        ("区划代码", "行政区划编码", "division_code", "area_code"),
+    ),
     Column(
         "agency",
         "实施主体",
         True,
-        ("实施机构", "实施部门", "审批部门", "办理部门", "受理机构", "部门名称", "agency", "dept_name"),
+        (
+            "实施机构",
+            "实施部门",
+            "审批部门",
+            "办理部门",
+            "受理机构",
+            "部门名称",
+            "agency",
+            "dept_name",
+        ),
     ),
     Column("item_name", "事项名称", True, ("职权名称", "业务办理项名称", "name", "item_name")),
-    Column("claimed_code", "基本编码", False, ("事项编码", "目录编码", "claimed_code", "base_code")),
+    Column(
+        "claimed_code", "基本编码", False, ("事项编码", "目录编码", "claimed_code", "base_code")
+    ),
     Column("item_type", "事项类型", False, ("职权类型", "权力类型", "item_type", "task_type")),
-    Column("legal_basis", "设定依据", False, ("法律依据", "实施依据", "设立依据", "法定依据", "legal_basis")),
+    Column(
+        "legal_basis",
+        "设定依据",
+        False,
+        ("法律依据", "实施依据", "设立依据", "法定依据", "legal_basis"),
+    ),
     Column("handling_type", "办件类型", False, ("办理类型", "handling_type", "project_type")),
     Column("legal_limit", "法定办结时限", False, ("法定期限", "法定时限", "legal_limit")),
     Column("promised_limit", "承诺办结时限", False, ("承诺期限", "承诺时限", "promised_limit")),

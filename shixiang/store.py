@@ -38,9 +38,34 @@ DEFAULT_DATABASE_URL = "sqlite:///var/shixiang.db"
 
 metadata = MetaData()
 
-_INT = {"source_row", "qc_issue_count", "units_with_same_name", "submitted", "matched", "review", "unmatched", "local"}
-_FLOAT = {"score", "margin", "reuse_rate", "candidate_1_score", "candidate_2_score", "candidate_3_score"}
-_TEXT = {"candidates", "explanation", "extra", "raw", "message", "suggestion", "legal_basis", "reason"}
+_INT = {
+    "source_row",
+    "qc_issue_count",
+    "units_with_same_name",
+    "submitted",
+    "matched",
+    "review",
+    "unmatched",
+    "local",
+}
+_FLOAT = {
+    "score",
+    "margin",
+    "reuse_rate",
+    "candidate_1_score",
+    "candidate_2_score",
+    "candidate_3_score",
+}
+_TEXT = {
+    "candidates",
+    "explanation",
+    "extra",
+    "raw",
+    "message",
+    "suggestion",
+    "legal_basis",
+    "reason",
+}
 
 
 def _columns(names: list[str]) -> list[Column]:
@@ -74,7 +99,8 @@ publications = Table(
 )
 
 OUTPUT_TABLES: dict[str, Table] = {
-    t.name: t for t in (unified_library, review_queue, qc_issues, reuse_stats, rejected_rows, rejected_files)
+    t.name: t
+    for t in (unified_library, review_queue, qc_issues, reuse_stats, rejected_rows, rejected_files)
 }
 
 
@@ -149,7 +175,9 @@ def publish(
 
 def read_table(engine: Engine, name: str) -> pd.DataFrame:
     if name not in OUTPUT_TABLES and name != "publications":
-        raise ValueError(f"unknown table {name!r}; tables: {', '.join([*OUTPUT_TABLES, 'publications'])}")
+        raise ValueError(
+            f"unknown table {name!r}; tables: {', '.join([*OUTPUT_TABLES, 'publications'])}"
+        )
     table = OUTPUT_TABLES.get(name, publications)
     with engine.connect() as conn:
         return pd.read_sql(select(table), conn)

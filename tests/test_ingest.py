@@ -8,7 +8,18 @@ import pytest
 from shixiang import ingest
 from tests.conftest import CATALOGUE_HEADER, CATALOGUE_ROWS, ITEM_HEADER, write_csv, write_xlsx
 
-ROW = ["511602000000", "广安区行政审批局", "水产苗种生产审批", "511A01313000", "行政许可", "", "承诺件", "20", "10", "1"]
+ROW = [
+    "511602000000",
+    "广安区行政审批局",
+    "水产苗种生产审批",
+    "511A01313000",
+    "行政许可",
+    "",
+    "承诺件",
+    "20",
+    "10",
+    "1",
+]
 
 
 def level_dir(tmp_path: Path) -> Path:
@@ -35,7 +46,9 @@ def test_xlsx_is_read_and_numeric_codes_stay_codes(tmp_path: Path) -> None:
     assert loaded.rows.loc[0, "level"] == "county"
 
 
-def test_rows_are_numbered_from_one_excluding_the_header_and_ids_use_slashes(tmp_path: Path) -> None:
+def test_rows_are_numbered_from_one_excluding_the_header_and_ids_use_slashes(
+    tmp_path: Path,
+) -> None:
     write_csv(tmp_path / "county" / "sub" / "a.csv", ITEM_HEADER, [ROW, ROW])
     loaded = ingest.load_level(tmp_path, "county")
     assert loaded.rows["source_file"].tolist() == ["county/sub/a.csv"] * 2
@@ -45,7 +58,11 @@ def test_rows_are_numbered_from_one_excluding_the_header_and_ids_use_slashes(tmp
 
 def test_english_aliases_and_extra_columns_are_kept(tmp_path: Path) -> None:
     header = ["division_code", "agency", "name", "备注", "联系电话"]
-    write_csv(tmp_path / "county" / "a.csv", header, [["511602000000", "区民政局", "老年人助餐服务登记", "试点", "0826-1234567"]])
+    write_csv(
+        tmp_path / "county" / "a.csv",
+        header,
+        [["511602000000", "区民政局", "老年人助餐服务登记", "试点", "0826-1234567"]],
+    )
     loaded = ingest.load_level(tmp_path, "county")
     assert loaded.rows.loc[0, "item_name"] == "老年人助餐服务登记"
     assert '"备注": "试点"' in loaded.rows.loc[0, "extra"]
@@ -61,7 +78,9 @@ def test_english_aliases_and_extra_columns_are_kept(tmp_path: Path) -> None:
         ("实施主体,事项名称\n区民政局,老年人助餐服务登记\n".encode(), "缺少必需列：行政区划代码"),
     ],
 )
-def test_bad_csv_files_are_rejected_with_a_reason(tmp_path: Path, content: bytes, reason: str) -> None:
+def test_bad_csv_files_are_rejected_with_a_reason(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
     level_dir(tmp_path)
     (tmp_path / "county" / "bad.csv").write_bytes(content)
     write_csv(tmp_path / "county" / "good.csv", ITEM_HEADER, [ROW])
@@ -76,7 +95,9 @@ def test_corrupt_and_header_only_xlsx_are_rejected(tmp_path: Path) -> None:
     (tmp_path / "county" / "corrupt.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
     write_xlsx(tmp_path / "county" / "header_only.xlsx", ITEM_HEADER, [])
     loaded = ingest.load_level(tmp_path, "county")
-    reasons = dict(zip(loaded.rejected_files["source_file"], loaded.rejected_files["reason"], strict=True))
+    reasons = dict(
+        zip(loaded.rejected_files["source_file"], loaded.rejected_files["reason"], strict=True)
+    )
     assert "损坏" in reasons["county/corrupt.xlsx"]
     assert "只有表头" in reasons["county/header_only.xlsx"]
 
@@ -90,7 +111,9 @@ def test_corrupt_and_header_only_xlsx_are_rejected(tmp_path: Path) -> None:
         ("000000000000", "不是有效"),
     ],
 )
-def test_rows_with_unusable_division_codes_are_rejected_and_counted(tmp_path: Path, code: str, reason: str) -> None:
+def test_rows_with_unusable_division_codes_are_rejected_and_counted(
+    tmp_path: Path, code: str, reason: str
+) -> None:
     bad = [code, *ROW[1:]]
     write_csv(tmp_path / "county" / "a.csv", ITEM_HEADER, [ROW, bad, ROW])
     loaded = ingest.load_level(tmp_path, "county")
@@ -115,19 +138,40 @@ def test_rows_without_agency_or_name_and_blank_rows_are_rejected(tmp_path: Path)
     )
     (tmp_path / "county" / "a.csv").write_text(text + "\n", encoding="utf-8")
     loaded = ingest.load_level(tmp_path, "county")
-    assert loaded.rejected_rows.set_index("source_row")["reason"].to_dict() == {2: "实施主体为空", 3: "事项名称为空", 4: "空行"}
+    assert loaded.rejected_rows.set_index("source_row")["reason"].to_dict() == {
+        2: "实施主体为空",
+        3: "事项名称为空",
+        4: "空行",
+    }
     assert loaded.rows["source_row"].tolist() == [1, 5]
     assert loaded.rows_read == len(loaded.rows) + len(loaded.rejected_rows)
 
 
 def test_division_levels_follow_trailing_zero_groups() -> None:
-    codes = pd.Series(["220000000000", "220100000000", "220102000000", "220102001000", "220102001001", "22010200100"])
-    assert ingest.division_levels(codes).tolist()[:5] == ["province", "city", "county", "township", "village"]
+    codes = pd.Series(
+        [
+            "220000000000",
+            "220100000000",
+            "220102000000",
+            "220102001000",
+            "220102001001",
+            "22010200100",
+        ]
+    )
+    assert ingest.division_levels(codes).tolist()[:5] == [
+        "province",
+        "city",
+        "county",
+        "township",
+        "village",
+    ]
     assert pd.isna(ingest.division_levels(codes).iloc[5])
 
 
 def test_use_levels_do_not_split_township_label_on_its_comma() -> None:
-    parsed = ingest.parse_use_levels(pd.Series(["省级、市级、县级、镇（乡、街道）级", "村（社区）级", "设区的市级", None]))
+    parsed = ingest.parse_use_levels(
+        pd.Series(["省级、市级、县级、镇（乡、街道）级", "村（社区）级", "设区的市级", None])
+    )
     assert parsed.tolist() == ["province,city,county,township", "village", "city", ""]
 
 

@@ -17,7 +17,9 @@ def index(tmp_path_factory) -> CatalogueIndex:
     return CatalogueIndex.build(ingest.load_catalogue(root).rows)
 
 
-def decide(index: CatalogueIndex, names: list[str], claimed: list[str | None] | None = None) -> pd.DataFrame:
+def decide(
+    index: CatalogueIndex, names: list[str], claimed: list[str | None] | None = None
+) -> pd.DataFrame:
     items = pd.DataFrame({"item_name": names, "claimed_code": claimed or [None] * len(names)})
     return decide_rows(items, index)
 
@@ -35,14 +37,18 @@ def decide(index: CatalogueIndex, names: list[str], claimed: list[str | None] | 
         ("户口回复", "511F0127400001", "homophone"),
     ],
 )
-def test_named_equivalences_auto_match(index: CatalogueIndex, name: str, code: str, method: str) -> None:
+def test_named_equivalences_auto_match(
+    index: CatalogueIndex, name: str, code: str, method: str
+) -> None:
     row = decide(index, [name]).iloc[0]
     assert (row["status"], row["business_code"], row["match_method"]) == ("matched", code, method)
     assert row["explanation"].startswith("自动匹配")
 
 
 @pytest.mark.parametrize("name", ["食品经营许可（补办）", "食品经营许可（延续）", "户口变更"])
-def test_a_sibling_missing_from_the_catalogue_is_never_auto_matched(index: CatalogueIndex, name: str) -> None:
+def test_a_sibling_missing_from_the_catalogue_is_never_auto_matched(
+    index: CatalogueIndex, name: str
+) -> None:
     row = decide(index, [name]).iloc[0]
     assert row["status"] != "matched"
     assert pd.isna(row["business_code"])
@@ -53,7 +59,11 @@ def test_review_rows_keep_three_scored_candidates(index: CatalogueIndex) -> None
     assert row["status"] == "review"
     cands = json.loads(row["candidates"])
     assert len(cands) == 3
-    assert {c["business_code"] for c in cands} == {"511A0001000001", "511A0001000002", "511A0001000003"}
+    assert {c["business_code"] for c in cands} == {
+        "511A0001000001",
+        "511A0001000002",
+        "511A0001000003",
+    }
     assert cands[0]["score"] >= cands[1]["score"] >= cands[2]["score"]
     assert "办理情形与最接近的目录事项不同" in row["explanation"]
 
@@ -65,21 +75,43 @@ def test_nothing_close_is_unmatched(index: CatalogueIndex) -> None:
     assert row["explanation"].startswith("未找到")
 
 
-def test_claimed_code_of_another_item_sends_an_exact_name_to_review(index: CatalogueIndex) -> None:
+def test_an_exact_name_outweighs_an_unrelated_claimed_code(index: CatalogueIndex) -> None:
+    # The wrong code is reported as quality issue QC-003; the name decides the match.
     row = decide(index, ["水产苗种生产审批"], ["511A00020000"]).iloc[0]
-    assert row["status"] == "review"
-    assert "另一个目录事项" in row["explanation"]
+    assert (row["status"], row["business_code"]) == ("matched", "511A0131300001")
+    assert "以名称为准" in row["explanation"]
 
 
-def test_malformed_claimed_code_is_a_review_with_a_reason(index: CatalogueIndex) -> None:
-    row = decide(index, ["水产苗种生产审批"], ["511A-？？"]).iloc[0]
+def test_a_sibling_code_sends_even_an_exact_name_to_review(index: CatalogueIndex) -> None:
+    # 户口恢复 claimed with the code of the 户口 family whose only other item is 户口注销:
+    # the business code of the sibling is claimed directly.
+    row = decide(index, ["户口恢复"], ["511F0127400002"]).iloc[0]
     assert row["status"] == "review"
-    assert "格式不正确" in row["explanation"]
+    assert "同一主项下的另一个办理项" in row["explanation"]
+
+
+def test_malformed_claimed_code_is_noted_on_a_name_match(index: CatalogueIndex) -> None:
+    strong = decide(index, ["水产苗种生产审批"], ["511A-？？"]).iloc[0]
+    assert strong["status"] == "matched"
+    assert "格式不正确" in strong["explanation"]
+
+
+def test_loose_equivalence_drops_optional_words(index: CatalogueIndex) -> None:
+    row = decide(index, ["水产苗种生产审批申请"]).iloc[0]
+    assert (row["status"], row["business_code"], row["match_method"]) == (
+        "matched",
+        "511A0131300001",
+        "loose",
+    )
 
 
 def test_valid_claimed_code_with_a_close_name_is_matched_by_code(index: CatalogueIndex) -> None:
     row = decide(index, ["水产苗种生产经营审批"], ["511A01313000"]).iloc[0]
-    assert (row["status"], row["business_code"], row["match_method"]) == ("matched", "511A0131300001", "claimed_code")
+    assert (row["status"], row["business_code"], row["match_method"]) == (
+        "matched",
+        "511A0131300001",
+        "claimed_code",
+    )
 
 
 def test_claimed_code_does_not_override_a_situation_conflict(index: CatalogueIndex) -> None:
@@ -94,7 +126,9 @@ def test_identical_names_are_decided_once_and_identically(index: CatalogueIndex)
     assert out["business_code"].iloc[50:].eq("511F0127400001").all()
 
 
-def test_alias_from_a_steward_is_applied_and_ignored_when_its_code_is_gone(index: CatalogueIndex) -> None:
+def test_alias_from_a_steward_is_applied_and_ignored_when_its_code_is_gone(
+    index: CatalogueIndex,
+) -> None:
     from shixiang.names import parse_name
 
     items = pd.DataFrame({"item_name": ["老年人助餐服务登记"], "claimed_code": [None]})

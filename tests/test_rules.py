@@ -34,7 +34,11 @@ BREAKS = {
     "QC-003": {"claimed_code": "511A00020000"},
     "QC-004": {"promised_limit": "25"},
     "QC-005": {"handling_type": "即办件", "legal_limit": "5", "promised_limit": "3"},
-    "QC-007": {"level": "township", "division_code": "511602001000", "cat_use_level_keys": "county,township"},
+    "QC-007": {
+        "level": "township",
+        "division_code": "511602001000",
+        "cat_use_level_keys": "county,township",
+    },
     "QC-008": {"legal_basis": "《中华人民共和国行政许可法》"},
 }
 
@@ -73,8 +77,15 @@ def test_messages_name_the_values() -> None:
 
 
 def test_catalogue_elements_are_not_checked_on_rows_without_a_match() -> None:
-    unmatched = {"status": "unmatched", "business_code": None, "cat_item_type": None, "cat_use_level_keys": None,
-                 "cat_base_code": None, "cat_legal_basis": None, "item_type": "行政确认"}
+    unmatched = {
+        "status": "unmatched",
+        "business_code": None,
+        "cat_item_type": None,
+        "cat_use_level_keys": None,
+        "cat_base_code": None,
+        "cat_legal_basis": None,
+        "item_type": "行政确认",
+    }
     assert rules.evaluate(frame(unmatched)).empty
 
 

@@ -42,7 +42,14 @@ def engine(request, tmp_path: Path):
 
 def test_publish_replaces_every_table(engine) -> None:
     store.publish(engine, {"unified_library": library(3)}, run_id="r1")
-    store.publish(engine, {"unified_library": library(2, "review"), "rejected_files": pd.DataFrame({"source_file": ["x.csv"], "reason": ["文件为空"]})}, run_id="r2")
+    store.publish(
+        engine,
+        {
+            "unified_library": library(2, "review"),
+            "rejected_files": pd.DataFrame({"source_file": ["x.csv"], "reason": ["文件为空"]}),
+        },
+        run_id="r2",
+    )
     lib = store.read_table(engine, "unified_library")
     assert lib["status"].tolist() == ["review", "review"]
     assert lib["source_row"].tolist() == [1, 2]

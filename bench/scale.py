@@ -1,0 +1,149 @@
+"""Scale benchmark: a generated province, the matching step and the whole ``shixiang run``.
+
+    python bench/scale.py                 # ~500,000 rows (the issue's target size)
+    python bench/scale.py --rows 60000    # any size; --scale 50 asks for 50x the demo instead
+    python bench/scale.py --small         # the CI-sized version (proves the script works)
+
+Prints wall time and peak memory (max RSS) of: generating the province, reading it, the
+matching step (decide every row), the per-row ``rapidfuzz.process.extractOne(WRatio)`` baseline
+on a sample (extrapolated to all rows), and the whole ``shixiang run`` in a subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from rapidfuzz import fuzz, process  # noqa: E402
+
+from shixiang import ingest, library, synth  # noqa: E402
+from shixiang.config import LEVELS  # noqa: E402
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--rows", type=int, default=500_000, help="target number of list rows")
+    ap.add_argument(
+        "--scale", type=float, default=None, help="generate scale × the demo instead of --rows"
+    )
+    ap.add_argument(
+        "--small", action="store_true", help="CI size: 20,000 rows, baseline on 300 rows"
+    )
+    ap.add_argument("--baseline-sample", type=int, default=2000)
+    ap.add_argument(
+        "--out", type=Path, default=None, help="where to generate (default: a temp dir, removed)"
+    )
+    ap.add_argument("--skip-run", action="store_true", help="skip the whole `shixiang run`")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
+    args = ap.parse_args(argv)
+    if args.small:
+        args.rows, args.baseline_sample = 20_000, 300
+
+    out = args.out or Path(tempfile.mkdtemp(prefix="shixiang-bench-"))
+    results: dict[str, object] = {}
+    try:
+        t = time.perf_counter()
+        if args.scale:
+            counts = synth.generate_province(
+                out, scale=args.scale, broken_files=False, xlsx_share=0.02
+            )
+        else:
+            counts = synth.generate_province(
+                out, target_rows=args.rows, broken_files=False, xlsx_share=0.0
+            )
+        results["generate_s"] = round(time.perf_counter() - t, 2)
+        print(
+            f"generated {out} in {results['generate_s']} s: {json.dumps(counts, ensure_ascii=False, default=str)[:300]}"
+        )
+
+        t = time.perf_counter()
+        cat = ingest.load_catalogue(out)
+        levels = {lv: ingest.load_level(out, lv) for lv in LEVELS}
+        rows = library.combine_levels({lv: x.rows for lv, x in levels.items()})
+        results["read_s"] = round(time.perf_counter() - t, 2)
+        results["rows"] = len(rows)
+        results["distinct_names"] = int(rows["item_name"].nunique())
+        results["catalogue_items"] = len(cat.rows)
+        print(
+            f"read {len(rows):,} rows ({results['distinct_names']:,} distinct names), {len(cat.rows):,} catalogue items in {results['read_s']} s"
+        )
+
+        t = time.perf_counter()
+        decided = library.decide(rows, cat.rows)
+        results["matching_s"] = round(time.perf_counter() - t, 2)
+        results["status"] = {k: int(v) for k, v in decided["status"].value_counts().items()}
+        results["peak_rss_in_process_mib"] = round(rss_mib())
+        rate = len(rows) / max(results["matching_s"], 1e-9)
+        print(
+            f"matching step: {results['matching_s']} s ({rate:,.0f} rows/s); status {results['status']}; peak RSS so far {results['peak_rss_in_process_mib']} MiB"
+        )
+
+        sample = (
+            rows["item_name"].sample(min(args.baseline_sample, len(rows)), random_state=0).tolist()
+        )
+        choices = cat.rows["item_name"].tolist()
+        t = time.perf_counter()
+        for name in sample:
+            process.extractOne(name, choices, scorer=fuzz.WRatio)
+        per_row = (time.perf_counter() - t) / len(sample)
+        results["baseline_extractone_wratio_s_per_row"] = per_row
+        results["baseline_extrapolated_s"] = round(per_row * len(rows), 1)
+        results["speedup_vs_baseline"] = round(
+            per_row * len(rows) / max(results["matching_s"], 1e-9), 1
+        )
+        print(
+            f"baseline extractOne(WRatio) per row: {per_row * 1000:.2f} ms on {len(sample)} rows → "
+            f"{results['baseline_extrapolated_s']} s for all rows; this matcher is {results['speedup_vs_baseline']}× faster"
+        )
+
+        if not args.skip_run:
+            db = out / "bench.db"
+            cmd = [
+                str(Path(sys.executable).with_name("shixiang")),
+                "run",
+                "--data-dir",
+                str(out),
+                "--database-url",
+                f"sqlite:///{db}",
+                "--log-level",
+                "WARNING",
+            ]
+            t = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            results["run_s"] = round(time.perf_counter() - t, 2)
+            results["run_exit"] = proc.returncode
+            results["run_peak_rss_mib"] = round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            )
+            print(
+                f"shixiang run: exit {proc.returncode} in {results['run_s']} s, peak RSS {results['run_peak_rss_mib']} MiB"
+            )
+            if proc.returncode != 0:
+                print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
+                return 1
+    finally:
+        if args.out is None:
+            shutil.rmtree(out, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

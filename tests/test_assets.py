@@ -1,0 +1,124 @@
+"""Assets and checks by direct invocation, and the whole job materialised on a small province."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from assets.inputs import catalogue, catalogue_suite, level_assets, level_checks
+from assets.library import item_rows, matched_items, unified_library_suite
+from pipelines.definitions import build_definitions
+from pipelines.jobs import NIGHTLY_JOB_NAME
+from pipelines.resources import ShixiangSettings
+from shixiang import ingest, store
+from tests.conftest import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
+
+
+def settings_for(data_dir: Path, tmp_path: Path) -> ShixiangSettings:
+    return ShixiangSettings(data_dir=str(data_dir), database_url=f"sqlite:///{tmp_path / 'lib.db'}")
+
+
+def test_catalogue_asset_reports_counts(mini_dir: Path, tmp_path: Path) -> None:
+    context = dg.build_asset_context()
+    loaded = catalogue(context=context, settings=settings_for(mini_dir, tmp_path))
+    assert len(loaded.rows) == len(CATALOGUE_ROWS)
+    meta = context.get_output_metadata("result")
+    assert meta["dagster/row_count"] == len(CATALOGUE_ROWS)
+    assert meta["rejected_files"] == 0
+
+
+def test_catalogue_check_passes_on_a_clean_catalogue(mini_dir: Path) -> None:
+    result = catalogue_suite(ingest.load_catalogue(mini_dir))
+    assert result.passed
+
+
+def test_catalogue_check_blocks_duplicate_codes_and_names_the_rows(tmp_path: Path) -> None:
+    rows = [*CATALOGUE_ROWS, CATALOGUE_ROWS[0]]
+    write_csv(tmp_path / "catalogue" / "cat.csv", CATALOGUE_HEADER, rows)
+    result = catalogue_suite(ingest.load_catalogue(tmp_path))
+    assert not result.passed
+    assert result.severity == dg.AssetCheckSeverity.ERROR
+    gx = result.metadata["gx"].value
+    failing = [f for f in gx["failures"] if "business_code" in (f["column"] or "")]
+    assert failing and "catalogue/cat.csv:9" in failing[0]["failing_ids"]
+
+
+def test_catalogue_check_blocks_an_unreadable_catalogue_file(mini_dir: Path) -> None:
+    (mini_dir / "catalogue" / "broken.xlsx").write_bytes(b"not a workbook")
+    result = catalogue_suite(ingest.load_catalogue(mini_dir))
+    assert not result.passed
+    assert result.severity == dg.AssetCheckSeverity.ERROR
+
+
+def test_level_asset_and_its_check(mini_dir: Path, tmp_path: Path) -> None:
+    context = dg.build_asset_context()
+    county = level_assets["county"](context=context, settings=settings_for(mini_dir, tmp_path))
+    assert len(county.rows) == 4 and len(county.rejected_rows) == 1
+    check = next(c for c in level_checks if "county_items_suite" in str(c.check_keys))
+    assert check(county).passed
+
+
+def test_matching_asset_metadata(mini_dir: Path) -> None:
+    levels = {
+        f"{lv}_items": ingest.load_level(mini_dir, lv)
+        for lv in ("province", "city", "county", "township", "village")
+    }
+    rows = item_rows(context=dg.build_asset_context(), **levels)
+    context = dg.build_asset_context()
+    decided = matched_items(
+        context=context, catalogue=ingest.load_catalogue(mini_dir), item_rows=rows
+    )
+    meta = context.get_output_metadata("result")
+    assert meta["dagster/row_count"] == len(decided) == 6
+    assert set(meta["status_counts"].value) <= {"matched", "review", "unmatched"}
+    assert "老年人助餐服务登记" in meta["unmatched_preview"].value
+
+
+def test_nothing_lost_check_fails_when_a_row_disappears(mini_dir: Path) -> None:
+    rows = ingest.load_level(mini_dir, "county")
+    library = pd.DataFrame({"row_id": rows.rows["row_id"].iloc[:-1]})  # one row lost
+    result = unified_library_suite(library, rows)
+    assert not result.passed
+    assert result.severity == dg.AssetCheckSeverity.ERROR
+
+
+@pytest.mark.slow
+def test_full_job_publishes_every_table(mini_dir: Path, tmp_path: Path) -> None:
+    settings = settings_for(mini_dir, tmp_path)
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success
+    engine = store.make_engine(settings.database_url)
+    lib = store.read_table(engine, "unified_library")
+    rejected = store.read_table(engine, "rejected_rows")
+    assert len(lib) + len(rejected) == 7  # every row read is published or rejected
+    assert set(lib["source_file"]) == {
+        "county/511602_广安区.csv",
+        "township/511602001000_浓洄街道.csv",
+        "village/511602001001_村.xlsx",
+    }
+    assert lib.loc[lib["item_name"] == "社保卡申领", "business_code"].tolist() == ["512B0070200003"]
+    for table in ("qc_issues", "review_queue", "reuse_stats", "rejected_files"):
+        assert table in store.OUTPUT_TABLES
+    assert len(store.read_table(engine, "review_queue")) == (lib["status"] == "review").sum()
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["catalogue_suite"] and checks["unified_library_suite"]
+
+
+@pytest.mark.slow
+def test_broken_catalogue_stops_the_run_and_keeps_the_previous_library(
+    mini_dir: Path, tmp_path: Path
+) -> None:
+    settings = settings_for(mini_dir, tmp_path)
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
+    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral()).success
+    engine = store.make_engine(settings.database_url)
+    before = store.read_table(engine, "unified_library")
+
+    rows = [r.copy() for r in CATALOGUE_ROWS]
+    rows[1][4] = "不存在的类型"
+    write_csv(mini_dir / "catalogue" / "通用目录.csv", CATALOGUE_HEADER, rows)
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    pd.testing.assert_frame_equal(store.read_table(engine, "unified_library"), before)
