@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export DAGSTER_HOME := $(CURDIR)/var/dagster
+# The Dagster instance of `make demo` and `make dev` (run history, schedule and sensor state).
+DAGSTER_HOME := $(CURDIR)/var/dagster
 
 .PHONY: help install demo dev test test-fast lint format sample bench bench-small clean
 
@@ -27,7 +28,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/shixiang run --data-dir data/sample --database-url sqlite:///var/shixiang.db
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/shixiang run --data-dir data/sample --database-url sqlite:///var/shixiang.db
 	@echo
 	@echo "The library is in var/shixiang.db (SQLite). Export a table, e.g.:"
 	@echo "  $(BIN)/shixiang export unified_library --out var/unified_library.xlsx"
@@ -35,7 +36,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	@echo "  make dev    then browse http://127.0.0.1:3000"
 
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,12 +144,21 @@ def _clean_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return out.mask(out.isin(["", "nan", "None", "NaN"]))
 
 
-def _extra_json(frame: pd.DataFrame, extras: list[str]) -> pd.Series:
+_EXTRA = "extra::"  # prefix of columns outside the contract while a folder is being read
+
+
+def _extra_json(frame: pd.DataFrame) -> pd.Series:
+    """Columns outside the contract as one JSON object per row (empty cells left out)."""
+    extras = [c for c in frame.columns if c.startswith(_EXTRA)]
     if not extras:
         return pd.Series(np.nan, index=frame.index, dtype="str")
-    sub = frame[extras].astype(object).where(frame[extras].notna(), None)
+    sub = frame[extras].rename(columns=lambda c: c.removeprefix(_EXTRA)).astype(object)
+    records = sub.where(sub.notna(), None).to_dict("records")
     return pd.Series(
-        [json.dumps(r, ensure_ascii=False) for r in sub.to_dict("records")],
+        [
+            json.dumps({k: v for k, v in r.items() if v is not None}, ensure_ascii=False)
+            for r in records
+        ],
         index=frame.index,
         dtype="str",
     )
@@ -164,31 +172,22 @@ def _raw_json(frame: pd.DataFrame) -> pd.Series:
 
 
 def _read_file(path: Path, rel: str, columns: tuple[Column, ...]) -> pd.DataFrame:
-    """One file → frame with internal columns, source columns and ``extra`` JSON."""
+    """One file → its cells under internal names (extras prefixed), with source columns."""
     raw, _encoding = read_raw_table(path)
     if raw.empty:
         raise InputFileError("只有表头，没有数据行")
     frame, extras = _map_headers(raw, columns)
-    frame = _clean_cells(frame)
-    wanted = [c.name for c in columns]
-    out = pd.DataFrame(index=frame.index)
-    for name in wanted:
-        out[name] = (
-            frame[name]
-            if name in frame.columns
-            else pd.Series(np.nan, index=frame.index, dtype="str")
-        )
-    out["extra"] = _extra_json(frame, extras)
-    out.insert(0, "source_file", rel)
-    out.insert(1, "source_row", np.arange(1, len(out) + 1, dtype="int64"))
-    out.insert(0, "row_id", rel + ":" + out["source_row"].astype(str))
-    out["_blank"] = frame[[c for c in frame.columns]].isna().all(axis=1)
-    return out
+    frame = frame.rename(columns={e: _EXTRA + e for e in extras})
+    frame.insert(0, "source_file", rel)
+    frame.insert(1, "source_row", np.arange(1, len(frame) + 1, dtype="int64"))
+    return frame
 
 
 def _load_folder(
     root: Path, folder: str, columns: tuple[Column, ...]
-) -> tuple[list[pd.DataFrame], list[dict[str, str]], int]:
+) -> tuple[pd.DataFrame | None, list[dict[str, str]], int]:
+    """Read every file of a folder; clean the cells of all of them at once (per-file pandas
+    work dominates when thousands of units each send a small file)."""
     frames: list[pd.DataFrame] = []
     rejected_files: list[dict[str, str]] = []
     files = list_input_files(root / folder)
@@ -198,7 +197,26 @@ def _load_folder(
             frames.append(_read_file(path, rel, columns))
         except InputFileError as exc:
             rejected_files.append({"source_file": rel, "reason": str(exc)})
-    return frames, rejected_files, len(files)
+    if not frames:
+        return None, rejected_files, len(files)
+    raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    cells = _clean_cells(raw.drop(columns=["source_file", "source_row"]))
+    out = pd.DataFrame(
+        {
+            "row_id": raw["source_file"] + ":" + raw["source_row"].astype(str),
+            "source_file": raw["source_file"],
+            "source_row": raw["source_row"],
+        }
+    )
+    for col in columns:
+        out[col.name] = (
+            cells[col.name]
+            if col.name in cells
+            else pd.Series(np.nan, index=out.index, dtype="str")
+        )
+    out["extra"] = _extra_json(cells)
+    out["_blank"] = cells.isna().all(axis=1)
+    return out, rejected_files, len(files)
 
 
 def _reject(frame: pd.DataFrame, mask: pd.Series, reason: pd.Series | str) -> pd.DataFrame:
@@ -215,13 +233,6 @@ def _reject(frame: pd.DataFrame, mask: pd.Series, reason: pd.Series | str) -> pd
             "raw": _raw_json(bad[internal]) if len(bad) else pd.Series(dtype="str"),
         }
     )
-
-
-def _concat(frames: Iterable[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)
 
 
 # --- Division codes ------------------------------------------------------------------------
@@ -305,9 +316,8 @@ def load_catalogue(data_dir: Path) -> Loaded:
     """Read every file under ``catalogue/``. Only blank rows are rejected here: the catalogue
     suite (a blocking check) judges the rest, so a broken catalogue stops the run instead of
     being published half."""
-    frames, rejected_files, n_files = _load_folder(data_dir, CATALOGUE_FOLDER, CATALOGUE_COLUMNS)
-    all_rows = _concat(frames, ["row_id", "source_file", "source_row"])
-    if not len(all_rows):
+    all_rows, rejected_files, n_files = _load_folder(data_dir, CATALOGUE_FOLDER, CATALOGUE_COLUMNS)
+    if all_rows is None:
         if n_files == 0:
             rejected_files.append(
                 {
@@ -347,12 +357,11 @@ def load_level(data_dir: Path, level: str) -> Loaded:
     """Read every implementation list under ``<level>/`` and reject unusable rows."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
-    frames, rejected_files, n_files = _load_folder(data_dir, level, ITEM_COLUMNS)
-    all_rows = _concat(frames, ["row_id", "source_file", "source_row"])
+    all_rows, rejected_files, n_files = _load_folder(data_dir, level, ITEM_COLUMNS)
     item_cols = [c.name for c in ITEM_COLUMNS]
     out_cols = ["row_id", "source_file", "source_row", "folder_level", "level", *item_cols, "extra"]
     rej_files = pd.DataFrame(rejected_files, columns=REJECTED_FILE_COLUMNS)
-    if not len(all_rows):
+    if all_rows is None:
         return Loaded(
             rows=pd.DataFrame(columns=out_cols), rejected_files=rej_files, files_read=n_files
         )

@@ -75,6 +75,7 @@ class CatalogueIndex:
     shared_keys: dict[str, list[str]]
     by_base_code: dict[str, list[str]]
     position: dict[str, int]  # business_code → row position in ``items``
+    attr: dict[str, dict[str, str]]  # column → {business_code → value}, for fast look-ups
     choices: list[str] = field(repr=False)  # key of each item, for cdist
 
     @classmethod
@@ -105,11 +106,22 @@ class CatalogueIndex:
             shared_keys=shared,
             by_base_code=by_base,
             position={c: i for i, c in enumerate(codes)},
+            attr={
+                col: dict(zip(codes, items[col].fillna("").astype(str), strict=True))
+                for col in (
+                    "item_name",
+                    "name_key",
+                    "name_situation",
+                    "name_stem",
+                    "main_item_name",
+                )
+                if col in items
+            },
             choices=items["name_key"].tolist(),
         )
 
     def name_of(self, code: str) -> str:
-        return str(self.items.at[self.position[code], "item_name"])
+        return self.attr["item_name"][code]
 
 
 def _optional_words_nest(a: str, b: str) -> bool:
@@ -130,22 +142,30 @@ def _level_free_text(p: NameParts) -> str:
 def _top_candidates(
     queries: list[str], index: CatalogueIndex, k: int, chunk: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k catalogue positions and ratio scores for each query (vectorised, chunked)."""
+    """Top-k catalogue positions and ratio scores for each query (vectorised, chunked).
+
+    The full query × catalogue block is scored as uint8 (a quarter of float32's memory and
+    faster to rank); the k kept candidates are then re-scored exactly with ``cpdist``."""
     n = len(queries)
     k = max(1, min(k, len(index.choices)))
     top_idx = np.zeros((n, k), dtype=np.int64)
     top_score = np.zeros((n, k), dtype=np.float32)
     if n == 0 or not index.choices:
         return top_idx[:, :0], top_score[:, :0]
+    choices = np.asarray(index.choices, dtype=object)
     for start in range(0, n, chunk):
-        block = process.cdist(
-            queries[start : start + chunk], index.choices, scorer=fuzz.ratio, workers=-1
-        )
-        part = np.argpartition(-block, kth=k - 1, axis=1)[:, :k]
-        scores = np.take_along_axis(block, part, axis=1)
-        order = np.argsort(-scores, axis=1, kind="stable")
+        q = queries[start : start + chunk]
+        block = process.cdist(q, index.choices, scorer=fuzz.ratio, dtype=np.uint8, workers=-1)
+        part = np.argpartition(block, kth=block.shape[1] - k, axis=1)[:, -k:]
+        exact = process.cpdist(
+            np.repeat(np.asarray(q, dtype=object), k),
+            choices[part.ravel()],
+            scorer=fuzz.ratio,
+            workers=-1,
+        ).reshape(part.shape)
+        order = np.argsort(-exact, axis=1, kind="stable")
         top_idx[start : start + chunk] = np.take_along_axis(part, order, axis=1)
-        top_score[start : start + chunk] = np.take_along_axis(scores, order, axis=1)
+        top_score[start : start + chunk] = np.take_along_axis(exact, order, axis=1)
     return top_idx, top_score
 
 
@@ -226,9 +246,7 @@ def match_names(
     margin = best - second
 
     # Scores: equivalences score the similarity of the matched item's key (100 when equal).
-    matched_keys = code.map(
-        lambda c: index.items.at[index.position[c], "name_key"] if c in index.position else ""
-    )
+    matched_keys = code.map(index.attr["name_key"]).fillna("")
     eq_score = np.array(
         [fuzz.ratio(a, b) if b else 0.0 for a, b in zip(out["name_key"], matched_keys, strict=True)]
     )
@@ -274,7 +292,32 @@ def decide_rows(
     thresholds: MatchThresholds = THRESHOLDS,
 ) -> pd.DataFrame:
     """Decide every item row: status, business_code, method, score, margin, candidates, and a
-    Chinese explanation. Returns ``items`` with :data:`DECISION_COLUMNS` added (same order)."""
+    Chinese explanation. Returns ``items`` with :data:`DECISION_COLUMNS` added (same order).
+
+    A decision depends only on the row's name and claimed code, so each distinct
+    (name, claimed code) pair is decided once and the result is broadcast to its rows."""
+    claimed = (
+        items["claimed_code"]
+        if "claimed_code" in items
+        else pd.Series(np.nan, index=items.index, dtype="str")
+    )
+    pairs = pd.DataFrame({"item_name": items["item_name"].astype("str"), "claimed_code": claimed})
+    codes, uniques = pd.MultiIndex.from_frame(pairs).factorize()
+    distinct = uniques.set_names(["item_name", "claimed_code"]).to_frame(index=False)
+    decided = _decide_distinct(distinct, index, aliases, thresholds)
+    out = items.copy()
+    for col in DECISION_COLUMNS:
+        out[col] = pd.Series(decided[col].array.take(codes), index=out.index)
+    return out
+
+
+def _decide_distinct(
+    items: pd.DataFrame,
+    index: CatalogueIndex,
+    aliases: dict[str, str] | None,
+    thresholds: MatchThresholds,
+) -> pd.DataFrame:
+    """:func:`decide_rows` on distinct (item_name, claimed_code) pairs."""
     names = match_names(items["item_name"], index, aliases, thresholds)
     per_row = names.reindex(items["item_name"].astype(str).to_numpy())
     per_row.index = items.index
@@ -341,9 +384,7 @@ def decide_rows(
     out = items.copy()
     out["status"] = status
     out["business_code"] = final_code
-    out["catalogue_name"] = final_code.map(
-        lambda c: index.name_of(c) if isinstance(c, str) else np.nan
-    )
+    out["catalogue_name"] = final_code.map(index.attr["item_name"])
     out["match_method"] = method.where(status != STATUS_UNMATCHED, METHOD_NONE)
     out["score"] = score.astype("float64").round(1)
     out["margin"] = per_row["margin"].fillna(0.0).astype("float64")
@@ -372,31 +413,30 @@ def _claimed_code_evidence(
         {"name": names.to_numpy(), "claimed": claimed.to_numpy()}, index=names.index
     )
     distinct = pairs.dropna(subset=["claimed"]).drop_duplicates()
-    items = index.items
+    stem, main = index.attr["name_stem"], index.attr.get("main_item_name", {})
+    situation, key = index.attr["name_situation"], index.attr["name_key"]
+    resolved = per_name["business_code"].to_dict()
+    name_situation = per_name["name_situation"].to_dict()
+    name_key = per_name["name_key"].to_dict()
     rows = []
     for name, code in zip(distinct["name"], distinct["claimed"], strict=True):
         family = index.by_base_code.get(code) or ([code] if code in index.position else [])
-        res = per_name.loc[name]
-        matched = res["business_code"]
-        pos = [index.position[c] for c in family]
+        matched = resolved[name]
         agrees = isinstance(matched, str) and matched in family
         sibling = False
         if isinstance(matched, str) and family and not agrees:
-            m = index.position[matched]
-            main = items.at[m, "main_item_name"] if "main_item_name" in items else None
             sibling = any(
-                items.at[p, "name_stem"] == items.at[m, "name_stem"]
-                or (isinstance(main, str) and items.at[p, "main_item_name"] == main)
-                for p in pos
+                stem[c] == stem[matched] or (main.get(matched) and main.get(c) == main[matched])
+                for c in family
             )
         target, score = None, 0.0
-        if not isinstance(matched, str) and pos:
-            fits = [p for p in pos if items.at[p, "name_situation"] == res["name_situation"]]
-            if len(fits) != 1 and len(pos) == 1 and not res["name_situation"]:
-                fits = pos
+        if not isinstance(matched, str) and family:
+            fits = [c for c in family if situation[c] == name_situation[name]]
+            if len(fits) != 1 and len(family) == 1 and not name_situation[name]:
+                fits = family
             if len(fits) == 1:
-                target = items.at[fits[0], "business_code"]
-                score = float(fuzz.ratio(res["name_key"], items.at[fits[0], "name_key"]))
+                target = fits[0]
+                score = float(fuzz.ratio(name_key[name], key[target]))
         rows.append(
             {
                 "name": name,
@@ -436,18 +476,21 @@ def _candidates_json(
 ) -> pd.Series:
     """JSON list of {business_code, name, score} per row (computed per distinct combination)."""
     keys = per_row["name_key"].fillna("") + "\x1f" + code.fillna("") + "\x1f" + status
+    first = ~keys.duplicated()
     cache: dict[str, str] = {}
-    for idx in keys.index[~keys.duplicated()]:
-        cands = (
-            list(per_row.at[idx, "candidates"])
-            if isinstance(per_row.at[idx, "candidates"], list)
-            else []
-        )
-        c = code.at[idx]
+    names = index.attr["item_name"]
+    for k, cands, c, score in zip(
+        keys[first],
+        per_row.loc[first, "candidates"],
+        code[first],
+        per_row.loc[first, "score"],
+        strict=True,
+    ):
+        cands = list(cands) if isinstance(cands, list) else []
         if isinstance(c, str) and all(c != x[0] for x in cands):
-            cands = [(c, float(per_row.at[idx, "score"])), *cands[:-1]] if cands else [(c, 100.0)]
-        cache[keys.at[idx]] = json.dumps(
-            [{"business_code": x, "name": index.name_of(x), "score": s} for x, s in cands],
+            cands = [(c, float(score)), *cands[:-1]] if cands else [(c, 100.0)]
+        cache[k] = json.dumps(
+            [{"business_code": x, "name": names[x], "score": sc} for x, sc in cands],
             ensure_ascii=False,
         )
     return keys.map(cache)

@@ -26,10 +26,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from opencc import OpenCC
-from pypinyin import lazy_pinyin
+from pypinyin.pinyin_dict import pinyin_dict
 
 # --- Tables --------------------------------------------------------------------------------
 
@@ -68,6 +68,7 @@ SITUATIONS: dict[str, str] = {
     "转出": "转出",
 }
 _SITUATION_WORDS = sorted(SITUATIONS, key=len, reverse=True)
+_TAIL_SITUATION = re.compile("(" + "|".join(_SITUATION_WORDS) + ")$")
 # Generic words that may follow a situation word without changing it: （注销申请） = （注销）,
 # 变更申请登记 = 变更登记.
 _SITUATION_TAIL = re.compile(r"(?:申请|登记|手续|业务|办理)$")
@@ -215,18 +216,32 @@ class NameParts:
         )
 
 
+class _CharT2S(dict):
+    """str.translate table: each character's OpenCC t2s conversion, computed on first sight.
+
+    Character by character rather than phrase by phrase: item names need no phrase-level
+    variants, and this is two orders of magnitude faster than OpenCC.convert."""
+
+    def __missing__(self, code: int) -> str:
+        converted = _T2S.convert(chr(code))
+        self[code] = converted
+        return converted
+
+
+_T2S_TABLE = _CharT2S()
+
+
 def clean_text(raw: object) -> str:
     """NFKC, traditional → simplified, spaces removed, one bracket kind."""
     s = unicodedata.normalize("NFKC", str(raw)).translate(_BRACKETS)
-    s = _SPACES.sub("", s)
-    return _T2S.convert(s)
+    return _SPACES.sub("", s).translate(_T2S_TABLE)
 
 
 def _split_situation(stem: str) -> tuple[str, str, str]:
     """(stem without a trailing situation word, canonical situation, the word as written)."""
-    for word in _SITUATION_WORDS:
-        if stem.endswith(word) and len(stem) - len(word) >= 2:
-            return stem[: -len(word)], SITUATIONS[word], word
+    m = _TAIL_SITUATION.search(stem)
+    if m and m.start() >= 2:
+        return stem[: m.start()], SITUATIONS[m.group(1)], m.group(1)
     return stem, "", ""
 
 
@@ -339,10 +354,22 @@ def parse_name(raw: str) -> NameParts:
     )
 
 
+@cache
+def _char_sound(ch: str) -> str:
+    """Toneless pinyin of one character (its first reading); the character itself if none."""
+    readings = pinyin_dict.get(ord(ch))
+    if not readings:
+        return ch
+    first = unicodedata.normalize("NFD", readings.split(",")[0])
+    return "".join(c for c in first if not unicodedata.combining(c)).replace("ü", "v")
+
+
 @lru_cache(maxsize=1_000_000)
 def phonetic(key: str) -> str:
-    """Toneless pinyin of a key: names equal here differ only by homophones (输入法错字)."""
-    return " ".join(lazy_pinyin(key, errors="default"))
+    """Toneless pinyin, character by character: names equal here differ only by homophones
+    (输入法错字). Uses each character's first reading, the same on both sides, which is what a
+    comparison needs (and ~100x faster than phrase-aware pypinyin.lazy_pinyin)."""
+    return " ".join(_char_sound(ch) for ch in key)
 
 
 def display_key(parts: NameParts) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from shixiang.config import LEVEL_LABELS, STATUS_CONFIRMED, STATUS_MATCHED
+from shixiang.config import LEVEL_LABELS, LEVELS, STATUS_CONFIRMED, STATUS_MATCHED
 
 SEVERITY_ERROR = "error"
 SEVERITY_WARNING = "warning"
@@ -141,10 +141,10 @@ def evaluate(rows: pd.DataFrame) -> pd.DataFrame:
     limit_days = promised.fillna(legal)
 
     use_levels = r["cat_use_level_keys"].fillna("")
-    level_allowed = pd.Series(
-        [lvl in u.split(",") for lvl, u in zip(r["level"].fillna(""), use_levels, strict=True)],
-        index=r.index,
-    )
+    level = r["level"].fillna("")
+    level_allowed = pd.Series(False, index=r.index)
+    for lv in LEVELS:
+        level_allowed |= (level == lv) & use_levels.str.contains(lv, regex=False)
     claimed = r["claimed_code"].astype("str").str.strip().str.upper()
     cat_base = r["cat_base_code"].astype("str").str.upper()
     cat_code = r["business_code"].astype("str").str.upper()

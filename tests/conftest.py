@@ -281,3 +281,9 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_persistent_dagster_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run on ephemeral Dagster instances, whatever the developer's shell exports."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
