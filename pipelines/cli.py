@@ -96,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.resources import ShixiangSettings
 
     settings = ShixiangSettings(data_dir=str(data_dir), database_url=url)
-    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
+    job = build_definitions(settings, in_memory=True).resolve_job_def(NIGHTLY_JOB_NAME)
     instance = (
         dg.DagsterInstance.get()
         if os.environ.get("DAGSTER_HOME")

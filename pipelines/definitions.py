@@ -15,15 +15,24 @@ ASSETS = [catalogue, *level_assets.values(), *library_assets]
 CHECKS = [catalogue_suite, *level_checks, *library_checks]
 
 
-def build_definitions(settings: ShixiangSettings | None = None) -> dg.Definitions:
-    """The definitions with the given settings (the CLI passes its own; Dagster uses the env)."""
+def build_definitions(
+    settings: ShixiangSettings | None = None, *, in_memory: bool = False
+) -> dg.Definitions:
+    """The definitions with the given settings (the CLI passes its own; Dagster uses the env).
+
+    ``in_memory`` hands DataFrames between steps in memory instead of pickling them to the
+    instance's storage: right for one in-process run (``shixiang run``), where nothing
+    re-materialises a single asset later."""
+    resources: dict[str, object] = {"settings": settings or settings_from_env()}
+    if in_memory:
+        resources["io_manager"] = dg.InMemoryIOManager()
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
         jobs=[nightly_job],
         schedules=[nightly_schedule],
         sensors=[data_dir_changed],
-        resources={"settings": settings or settings_from_env()},
+        resources=resources,
     )
 
 

@@ -141,28 +141,23 @@ def _prepared(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 def _insert_frame(conn, table: Table, frame: pd.DataFrame, batch_size: int) -> None:
     """Bulk insert inside the caller's transaction: COPY on PostgreSQL, executemany of tuples
-    elsewhere (SQLAlchemy's per-row dict handling costs more than the database on 500k rows)."""
-    sub = _prepared(frame, table)
-    columns = list(sub.columns)
-    rows = sub.itertuples(index=False, name=None)
+    elsewhere (SQLAlchemy's per-row dict handling costs more than the database on 500k rows).
+    Rows are converted to Python values one batch at a time to bound memory."""
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    quoted = ", ".join(f'"{c}"' for c in columns)
     if conn.dialect.name == "postgresql":
-        quoted = ", ".join(f'"{c}"' for c in columns)
         cur = conn.connection.driver_connection.cursor()
         with cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
+            for start in range(0, len(frame), batch_size):
+                batch = _prepared(frame.iloc[start : start + batch_size], table)
+                for row in batch.itertuples(index=False, name=None):
+                    copy.write_row(row)
         return
-    placeholders = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in columns)
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})'
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= batch_size:
-            conn.exec_driver_sql(sql, batch)
-            batch = []
-    if batch:
-        conn.exec_driver_sql(sql, batch)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join(mark for _ in columns)})'
+    for start in range(0, len(frame), batch_size):
+        batch = _prepared(frame.iloc[start : start + batch_size], table)
+        conn.exec_driver_sql(sql, list(batch.itertuples(index=False, name=None)))
 
 
 def publish(
