@@ -19,7 +19,7 @@ from shixiang.config import (
     STATUS_REVIEW,
     STATUS_UNMATCHED,
 )
-from shixiang.matching import CatalogueIndex, decide_rows
+from shixiang.matching import CatalogueIndex, decide_rows, element_evidence
 
 LIBRARY_COLUMNS = [
     "row_id",
@@ -116,7 +116,9 @@ def decide(
     )
     joined = cat.reindex(decided["business_code"].to_numpy())
     joined.index = decided.index
-    return pd.concat([decided, joined], axis=1)
+    out = pd.concat([decided, joined], axis=1)
+    out["explanation"] = out["explanation"] + element_evidence(out)
+    return out
 
 
 def build_library(decided: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:

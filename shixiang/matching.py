@@ -23,6 +23,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from shixiang.config import (
+    LEVELS,
     STATUS_MATCHED,
     STATUS_REVIEW,
     STATUS_UNMATCHED,
@@ -188,22 +189,35 @@ def match_names(
     out["name_situation"] = [p.situation for p in parts]
     out["name_scope"] = [p.scope for p in parts]
     out["name_notes"] = ["、".join(p.notes) for p in parts]
-    text = pd.Series([_level_free_text(p) for p in parts], index=uniq)
-    phon = pd.Series([p.phonetic_key for p in parts], index=uniq)
-    loose = pd.Series([p.loose_key for p in parts], index=uniq)
-
+    part_of = dict(zip(uniq, parts, strict=True))
+    # Tiers, strongest first; each key is computed only for names no earlier tier resolved.
+    tiers = (
+        (METHOD_ALIAS, lambda p: p.key, aliases),
+        (METHOD_EXACT, _level_free_text, index.by_text),
+        (METHOD_CANONICAL, lambda p: p.key, index.by_key),
+        (METHOD_LOOSE, lambda p: p.loose_key, index.by_loose),
+        (METHOD_HOMOPHONE, lambda p: p.phonetic_key, index.by_phonetic),
+    )
     method = pd.Series(METHOD_NONE, index=uniq, dtype="str")
     code = pd.Series(np.nan, index=uniq, dtype="str")
-    for label, found in (
-        (METHOD_ALIAS, out["name_key"].map(aliases)),
-        (METHOD_EXACT, text.map(index.by_text)),
-        (METHOD_CANONICAL, out["name_key"].map(index.by_key)),
-        (METHOD_LOOSE, loose.map(index.by_loose)),
-        (METHOD_HOMOPHONE, phon.map(index.by_phonetic)),
-    ):
-        take = code.isna() & found.notna()
-        code = code.where(~take, found)
-        method = method.where(~take, label)
+    for label, key_of, table in tiers:
+        todo = uniq[code.isna().to_numpy()]
+        found = pd.Series([table.get(key_of(part_of[n])) for n in todo], index=todo, dtype="str")
+        found = found.dropna()
+        code[found.index] = found
+        method[found.index] = label
+    # Ambiguous words (换证): accept when exactly one reading names a catalogue item.
+    alts = pd.Series([p.alt_keys for p in parts], index=uniq)
+    todo = code.isna() & (alts.str.len() > 0)
+    if todo.any():
+        for name in uniq[todo.to_numpy()]:
+            readings = [out.at[name, "name_key"], *alts[name]]
+            if any(k in index.shared_keys for k in readings):
+                continue
+            hits = {index.by_key[k] for k in readings if k in index.by_key}
+            if len(hits) == 1:
+                code[name] = hits.pop()
+                method[name] = METHOD_CANONICAL
     # The loose key drops optional words; it is an equivalence only when one name's optional
     # words contain the other's (失业个人登记 = 失业登记), never when they differ
     # (单位参保证明 ≠ 个人参保证明).
@@ -536,3 +550,31 @@ def _explain(
 def key_display(raw: str) -> str:
     """Readable canonical form of a raw name (for steward screens)."""
     return display_key(parse_name(raw))
+
+
+def element_evidence(rows: pd.DataFrame) -> pd.Series:
+    """Row-level evidence beyond the name, as text to append to the explanation of matched
+    rows: 事项类型 agreement and whether the unit's level may exercise the item (行使层级).
+    ``rows`` carries ``item_type``, ``level`` and the matched item's ``cat_item_type`` and
+    ``cat_use_level_keys``. Disagreements are also quality issues (QC-001, QC-002)."""
+    has_match = rows["cat_item_type"].notna()
+    unit_type = rows["item_type"]
+    same_type = unit_type == rows["cat_item_type"]
+    out = pd.Series("", index=rows.index, dtype="str")
+    out = out.mask(has_match & unit_type.notna() & same_type, "；事项类型一致")
+    out = out.mask(
+        has_match & unit_type.notna() & ~same_type,
+        "；事项类型不一致（填报“"
+        + unit_type.astype("str")
+        + "”，目录“"
+        + rows["cat_item_type"].astype("str")
+        + "”）",
+    )
+    keys = rows["cat_use_level_keys"].fillna("")
+    level = rows["level"].fillna("")
+    allowed = pd.Series(False, index=rows.index)
+    for lv in LEVELS:
+        allowed |= (level == lv) & keys.str.contains(lv, regex=False)
+    out = out + np.where(has_match & (keys != "") & allowed, "；本级在行使层级内", "")
+    out = out + np.where(has_match & (keys != "") & ~allowed, "；本级不在行使层级内", "")
+    return out

@@ -37,8 +37,8 @@ from pypinyin.pinyin_dict import pinyin_dict
 SITUATIONS: dict[str, str] = {
     "遗失补办": "补办",
     "信息变更": "变更",
-    "到期换发": "延续",
-    "期满换发": "延续",
+    "到期换发": "换发",
+    "期满换发": "换发",
     "遗失补发": "补办",
     "损坏补办": "补办",
     "补办": "补办",
@@ -59,7 +59,8 @@ SITUATIONS: dict[str, str] = {
     "延期": "延续",
     "续期": "延续",
     "换证": "延续",
-    "换发": "延续",
+    # 换发 stays its own situation: real catalogues list X（换发） beside X（延期）.
+    "换发": "换发",
     "变更": "变更",
     "注销": "注销",
     "撤销": "注销",
@@ -68,7 +69,13 @@ SITUATIONS: dict[str, str] = {
     "转出": "转出",
 }
 _SITUATION_WORDS = sorted(SITUATIONS, key=len, reverse=True)
-_TAIL_SITUATION = re.compile("(" + "|".join(_SITUATION_WORDS) + ")$")
+_TAIL_WORDS = ("", "登记", "申请", "手续")
+_SITUATION_SIZES = sorted({len(w) for w in SITUATIONS}, reverse=True)
+# Written forms with more than one reading: 换证 is 延续 in some catalogues and 换发 in others.
+# A name using one is also tried with each alternative (see NameParts.alt_keys).
+# 申报 is tried as 申请 (units write 申报 for 申请); not the reverse: 公益性岗位申请 and
+# 公益性岗位申报 are different real items.
+AMBIGUOUS_WORDS: dict[str, tuple[str, ...]] = {"换证": ("换发",), "申报": ("申请",)}
 # Generic words that may follow a situation word without changing it: （注销申请） = （注销）,
 # 变更申请登记 = 变更登记.
 _SITUATION_TAIL = re.compile(r"(?:申请|登记|手续|业务|办理)$")
@@ -103,7 +110,8 @@ ABBREVIATIONS: dict[str, str] = {
     "城乡居民基本养老保险": "城乡居保",
     "城镇职工基本养老保险": "职工养老保险",
     "基本养老保险": "养老保险",
-    "城乡居民基本医疗保险": "居民医保",
+    "城乡居民基本医疗保险": "城乡居民医保",
+    "城乡居民医疗保险": "城乡居民医保",
     "城镇职工基本医疗保险": "职工医保",
     "基本医疗保险": "医保",
     "医疗保险": "医保",
@@ -127,7 +135,6 @@ VERB_SYNONYMS: dict[str, str] = {
     "查阅": "查询",
     "核准": "审批",
     "认定": "确认",
-    "申报": "申请",
     "换领": "换发",
 }
 # Verbs that some units put first: 核发建设工程规划许可证 → 建设工程规划许可证核发.
@@ -194,9 +201,10 @@ class NameParts:
     scope: str
     key: str
     notes: tuple[str, ...]  # which rewrites fired, for the explanation
-    sound: str = (
-        ""  # stem before word rewrites, with situation and scope: the homophone key's source
-    )
+    # The stem before word rewrites, with situation and scope: the homophone key's source.
+    sound: str = ""
+    # Keys of the other readings of an ambiguous word (换证 → 换发).
+    alt_keys: tuple[str, ...] = ()
 
     @property
     def phonetic_key(self) -> str:
@@ -237,12 +245,18 @@ def clean_text(raw: object) -> str:
     return _SPACES.sub("", s).translate(_T2S_TABLE)
 
 
-def _split_situation(stem: str) -> tuple[str, str, str]:
-    """(stem without a trailing situation word, canonical situation, the word as written)."""
-    m = _TAIL_SITUATION.search(stem)
-    if m and m.start() >= 2:
-        return stem[: m.start()], SITUATIONS[m.group(1)], m.group(1)
-    return stem, "", ""
+def _split_situation(stem: str) -> tuple[str, str]:
+    """(stem without a trailing situation word — optionally followed by 登记/申请/手续 —,
+    canonical situation). Dictionary look-ups of the last few characters, longest first."""
+    for tail in _TAIL_WORDS:
+        if not stem.endswith(tail):
+            continue
+        body = stem[: len(stem) - len(tail)]
+        for size in _SITUATION_SIZES:
+            word = body[-size:]
+            if len(body) - size >= 2 and word in SITUATIONS:
+                return body[:-size], SITUATIONS[word]
+    return stem, ""
 
 
 def _classify_bracket(content: str) -> tuple[str, str]:
@@ -295,8 +309,11 @@ def _rewrite(stem: str, notes: list[str]) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=1_000_000)
-def parse_name(raw: str) -> NameParts:
-    """Parse one item name. Pure and cached: call it on distinct names."""
+def parse_name(raw: str, loose: bool = False) -> NameParts:
+    """Parse one item name. Pure and cached: call it on distinct names.
+
+    ``loose`` drops the optional words (单位, 企业, 个人, 人员, 申请, 办理) before the rewrites,
+    wherever they stand (探矿权注销企业登记 → 探矿权注销登记)."""
     text = clean_text(raw)
     notes: list[str] = []
     level = ""
@@ -328,15 +345,19 @@ def parse_name(raw: str) -> NameParts:
             break
         body = body[prefix.end() :]
         notes.append("层级或部门前缀")
-    stem, sound = _rewrite(_SITUATION_APPLY.sub(r"\1", body), notes)
-    stem, tail_situation, tail_word = _split_situation(stem)
+    if loose:
+        body = OPTIONAL_WORD_PATTERN.sub("", body) or body
+    if "申请" in body:
+        body = _SITUATION_APPLY.sub(r"\1", body)
+    stem, sound = _rewrite(body, notes)
+    bracket_situation = situation
+    stem, tail_situation = _split_situation(stem)
     if tail_situation:
         if situation and situation != tail_situation:
             # Two different situations in one name: keep both in the stem, nothing is dropped.
             stem = stem + tail_situation
         else:
             situation = tail_situation
-            sound = sound.removesuffix(tail_word)
     if level:
         notes.append("层级限定词")
     scope = "|".join(sorted(_CONNECTORS.sub("", s) for s in scopes))
@@ -350,7 +371,13 @@ def parse_name(raw: str) -> NameParts:
         scope=scope,
         key=key,
         notes=tuple(dict.fromkeys(notes)),
-        sound=sound + situation + scope.replace("|", ""),
+        sound=sound + bracket_situation + scope.replace("|", ""),
+        alt_keys=tuple(
+            parse_name(text.replace(word, alt)).key
+            for word, alts in AMBIGUOUS_WORDS.items()
+            if word in text
+            for alt in alts
+        ),
     )
 
 

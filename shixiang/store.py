@@ -117,6 +117,7 @@ def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
             cur.close()
 
     return engine
