@@ -8,10 +8,11 @@ import pandas as pd
 from assets.inputs import level_assets
 from assets.metadata import check_result, counts, preview
 from pipelines.resources import ShixiangSettings
-from shixiang import expectations, ingest, library, rules, store
+from shixiang import decisions, expectations, ingest, library, rules, store
 from shixiang.config import LEVELS, STATUS_MATCHED, STATUS_REVIEW, STATUS_UNMATCHED
 
 MATCHING = "matching"
+STEWARDSHIP = "stewardship"
 OUTPUTS = "library"
 
 
@@ -51,17 +52,47 @@ def item_rows(
     return combined
 
 
+@dg.asset(group_name=STEWARDSHIP, kinds={"sqlalchemy"})
+def steward_decisions(
+    context: dg.AssetExecutionContext, settings: ShixiangSettings
+) -> pd.DataFrame:
+    """Every steward decision recorded so far (append-only history; the latest per key wins).
+    Recorded with `shixiang review decide` or `shixiang review import`."""
+    history = decisions.history(settings.engine())
+    in_force = decisions.effective(history)
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(history),
+            "in_force": len(in_force),
+            "in_force_by_decision": counts(in_force["decision"])
+            if len(in_force)
+            else dg.MetadataValue.json({}),
+            "latest_decision_id": int(history["id"].max()) if len(history) else 0,
+            "latest": preview(
+                history.tail(10),
+                ["id", "decided_at", "steward", "decision", "scope", "item_name", "business_code"],
+            )
+            if len(history)
+            else dg.MetadataValue.md("（无）"),
+        }
+    )
+    return history
+
+
 @dg.asset(group_name=MATCHING, kinds={"pandas", "rapidfuzz"})
 def matched_items(
-    context: dg.AssetExecutionContext, catalogue: ingest.Loaded, item_rows: ingest.Loaded
+    context: dg.AssetExecutionContext,
+    catalogue: ingest.Loaded,
+    item_rows: ingest.Loaded,
+    steward_decisions: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Every accepted row matched against the catalogue: status, method, score, margin,
-    candidates and explanation (distinct names are matched once)."""
+    """Every accepted row matched against the catalogue, with the stewards' decisions applied:
+    status, method, score, margin, candidates and explanation (distinct names matched once)."""
     started = time.perf_counter()
     context.log.info(
         f"匹配 {len(item_rows.rows)} 行（{item_rows.rows['item_name'].nunique()} 个不同名称）…"
     )
-    decided = library.decide(item_rows.rows, catalogue.rows)
+    decided = library.decide(item_rows.rows, catalogue.rows, steward_decisions)
     elapsed = time.perf_counter() - started
     context.log.info(f"匹配完成，用时 {elapsed:.1f} 秒")
     n = max(len(decided), 1)
@@ -213,6 +244,7 @@ def published_library(
     store.publish(
         settings.engine(),
         {
+            "catalogue_items": catalogue.rows,
             "unified_library": unified_library,
             "review_queue": review_queue,
             "qc_issues": qc_issues,
@@ -235,6 +267,7 @@ def published_library(
 
 
 library_assets = [
+    steward_decisions,
     item_rows,
     matched_items,
     qc_issues_asset,

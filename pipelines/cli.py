@@ -2,6 +2,7 @@
 
 ``shixiang run``    runs the nightly asset job in-process (the same job the schedule runs).
 ``shixiang export`` writes a published table to .csv or .xlsx.
+``shixiang review`` is the steward's workflow (see pipelines/review_cli.py).
 
 Exit codes: 0 success; 1 the run failed or a blocking check failed (nothing was published);
 2 usage errors (missing data directory, unknown table, bad file suffix).
@@ -17,6 +18,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from pipelines import review_cli
 from shixiang import export as export_mod
 from shixiang.config import LEVELS
 from shixiang.store import DEFAULT_DATABASE_URL, OUTPUT_TABLES, make_engine, read_table, safe_url
@@ -86,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"提示：{data_dir} 下没有这些层级文件夹，按空清单处理：{'、'.join(missing)}",
             file=sys.stderr,
         )
-    url = _database_url(args.database_url)
+    url = args.database_url
 
     # Dagster is imported here, not at module import, so `shixiang export` starts fast.
     import dagster as dg
@@ -143,7 +145,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out or f"{args.table}.{args.format}")
     try:
-        frame = read_table(make_engine(_database_url(args.database_url)), args.table)
+        frame = read_table(make_engine(args.database_url), args.table)
         n = export_mod.write_table(frame, out, sheet_name=args.table)
     except ValueError as exc:
         print(f"错误：{exc}", file=sys.stderr)
@@ -179,11 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--format", default="csv", choices=["csv", "xlsx"])
     exp.set_defaults(func=cmd_export)
+
+    review_cli.add_parser(
+        sub, f"SQLAlchemy URL (default: $SHIXIANG_DATABASE_URL or {DEFAULT_DATABASE_URL})"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "database_url"):
+        args.database_url = _database_url(args.database_url)
     return int(args.func(args))
 
 

@@ -6,10 +6,10 @@ import dagster as dg
 
 from assets.inputs import catalogue, catalogue_suite, level_assets, level_checks
 from assets.library import library_assets, library_checks
-from pipelines.jobs import nightly_job
+from pipelines.jobs import decisions_job, nightly_job
 from pipelines.resources import ShixiangSettings, settings_from_env
 from pipelines.schedules import nightly_schedule
-from pipelines.sensors import data_dir_changed
+from pipelines.sensors import data_dir_changed, steward_decisions_recorded
 
 ASSETS = [catalogue, *level_assets.values(), *library_assets]
 CHECKS = [catalogue_suite, *level_checks, *library_checks]
@@ -29,9 +29,9 @@ def build_definitions(
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
-        jobs=[nightly_job],
+        jobs=[nightly_job, decisions_job],
         schedules=[nightly_schedule],
-        sensors=[data_dir_changed],
+        sensors=[data_dir_changed, steward_decisions_recorded],
         resources=resources,
     )
 

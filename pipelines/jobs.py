@@ -14,3 +14,14 @@ nightly_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Ingest the five levels, match them against the catalogue, check, publish the library.",
 )
+
+DECISIONS_JOB_NAME = "apply_steward_decisions"
+
+# Re-applies decisions to the last ingested inputs: matching and everything after it re-run,
+# the input files are not read again (their assets load from the I/O manager's storage).
+decisions_job = dg.define_asset_job(
+    DECISIONS_JOB_NAME,
+    selection=dg.AssetSelection.assets("steward_decisions").downstream(),
+    executor_def=dg.in_process_executor,
+    description="Apply new steward decisions and republish, without re-reading the input files.",
+)

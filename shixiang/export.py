@@ -59,7 +59,7 @@ def write_xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
             for cell in ws[1]:
                 cell.font = Font(bold=True)
             for i, col in enumerate(frame.columns, start=1):
-                sample = frame[col].astype("str").head(500)
+                sample = [("" if pd.isna(v) else str(v)) for v in frame[col].head(500)]
                 widest = max(
                     [_display_width(str(col)), *(_display_width(v) for v in sample)], default=8
                 )

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from shixiang import rules
+from shixiang import decisions, rules
 from shixiang.config import (
     LEVELS,
     STATUS_CONFIRMED,
@@ -37,6 +37,7 @@ LIBRARY_COLUMNS = [
     "margin",
     "qc_issue_count",
     "name_key",
+    "decision_id",
     "claimed_code",
     "item_type",
     "catalogue_item_type",
@@ -106,11 +107,18 @@ def combine_levels(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def decide(
-    items: pd.DataFrame, catalogue: pd.DataFrame, aliases: dict[str, str] | None = None
+    items: pd.DataFrame, catalogue: pd.DataFrame, steward_decisions: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Match every row and join the matched catalogue item's elements (``cat_*`` columns)."""
+    """Match every row, apply the stewards' decisions in force, and join the matched catalogue
+    item's elements (``cat_*`` columns)."""
     index = CatalogueIndex.build(catalogue)
+    in_force = decisions.effective(steward_decisions) if steward_decisions is not None else None
+    aliases = decisions.aliases(in_force) if in_force is not None else None
     decided = decide_rows(items, index, aliases)
+    if in_force is not None:
+        decided = decisions.apply(decided, in_force, index.attr["item_name"])
+    else:
+        decided = decided.assign(steward_reason=np.nan, decision_id=pd.NA)
     cat = catalogue.set_index("business_code")[list(_CATALOGUE_JOIN)].rename(
         columns=_CATALOGUE_JOIN
     )

@@ -94,6 +94,13 @@ RULES: dict[str, Rule] = {
             "把该行移到对应层级的清单中，或更正行政区划代码",
         ),
         Rule(
+            "ST-001",
+            "事项名称",
+            SEVERITY_ERROR,
+            "数据管理员退回：{steward_reason}",
+            "按数据管理员的意见修改该事项后重新报送",
+        ),
+        Rule(
             "QC-008",
             "设定依据",
             SEVERITY_WARNING,
@@ -179,6 +186,9 @@ def evaluate(rows: pd.DataFrame) -> pd.DataFrame:
         "QC-005": (r["handling_type"] == "即办件") & (limit_days > 1).fillna(False),
         "QC-006": duplicated,
         "QC-007": r["level"] != r["folder_level"],
+        "ST-001": r["steward_reason"].notna()
+        if "steward_reason" in r
+        else pd.Series(False, index=r.index),
         "QC-008": matched
         & r["legal_basis"].notna()
         & r["cat_legal_basis"].notna()

@@ -34,6 +34,21 @@ from shixiang.ingest import REJECTED_FILE_COLUMNS, REJECTED_ROW_COLUMNS
 from shixiang.library import LIBRARY_COLUMNS, REVIEW_COLUMNS, STATS_COLUMNS
 from shixiang.rules import QC_ISSUE_COLUMNS
 
+CATALOGUE_TABLE_COLUMNS = [
+    "business_code",
+    "base_code",
+    "main_item_name",
+    "item_name",
+    "item_type",
+    "use_levels",
+    "legal_basis",
+    "department",
+    "handling_type",
+    "legal_limit",
+    "source_file",
+    "source_row",
+]
+
 DEFAULT_DATABASE_URL = "sqlite:///var/shixiang.db"
 
 metadata = MetaData()
@@ -98,9 +113,38 @@ publications = Table(
     Column("summary", Text),
 )
 
+catalogue_items = Table("catalogue_items", metadata, *_columns(CATALOGUE_TABLE_COLUMNS))
+
+# Steward decisions: append-only, never touched by publish. The latest decision per key wins;
+# undo is a new decision. See shixiang/decisions.py.
+steward_decisions = Table(
+    "steward_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("steward", String(200), nullable=False),
+    Column("scope", String(10), nullable=False),  # row | all
+    Column("division_code", String(12)),  # the unit (NULL for scope all)
+    Column("name_key", String(500), nullable=False),  # the normalised name
+    Column("item_name", String(500)),  # the name as the steward saw it
+    Column("decision", String(10), nullable=False),  # confirm | local | reject | undo
+    Column("business_code", String(100)),
+    Column("reason", Text),
+    Column("source", String(50)),  # cli | sheet:<file>
+    Column("catalogue_fingerprint", String(64)),
+)
+
 OUTPUT_TABLES: dict[str, Table] = {
     t.name: t
-    for t in (unified_library, review_queue, qc_issues, reuse_stats, rejected_rows, rejected_files)
+    for t in (
+        catalogue_items,
+        unified_library,
+        review_queue,
+        qc_issues,
+        reuse_stats,
+        rejected_rows,
+        rejected_files,
+    )
 }
 
 
@@ -194,11 +238,10 @@ def publish(
 
 
 def read_table(engine: Engine, name: str) -> pd.DataFrame:
-    if name not in OUTPUT_TABLES and name != "publications":
-        raise ValueError(
-            f"unknown table {name!r}; tables: {', '.join([*OUTPUT_TABLES, 'publications'])}"
-        )
-    table = OUTPUT_TABLES.get(name, publications)
+    tables = {**OUTPUT_TABLES, "publications": publications, "steward_decisions": steward_decisions}
+    if name not in tables:
+        raise ValueError(f"unknown table {name!r}; tables: {', '.join(tables)}")
+    table = tables[name]
     with engine.connect() as conn:
         return pd.read_sql(select(table), conn)
 

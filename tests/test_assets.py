@@ -66,8 +66,12 @@ def test_matching_asset_metadata(mini_dir: Path) -> None:
     }
     rows = item_rows(context=dg.build_asset_context(), **levels)
     context = dg.build_asset_context()
+    no_decisions = pd.DataFrame(columns=["id", "scope", "division_code", "name_key", "decision"])
     decided = matched_items(
-        context=context, catalogue=ingest.load_catalogue(mini_dir), item_rows=rows
+        context=context,
+        catalogue=ingest.load_catalogue(mini_dir),
+        item_rows=rows,
+        steward_decisions=no_decisions,
     )
     meta = context.get_output_metadata("result")
     assert meta["dagster/row_count"] == len(decided) == 6
