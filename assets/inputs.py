@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.metadata import check_result, counts, preview
 from pipelines.resources import ShixiangSettings
-from shixiang import expectations, ingest
+from shixiang import expectations, ingest, rules
 from shixiang.config import LEVEL_LABELS, LEVELS
 
 INPUTS = "inputs"
@@ -45,7 +45,7 @@ def catalogue(context: dg.AssetExecutionContext, settings: ShixiangSettings) -> 
     description="GX suite expectations/catalogue.json; any failure stops the run before publishing.",
 )
 def catalogue_suite(catalogue: ingest.Loaded) -> dg.AssetCheckResult:
-    result = expectations.validate(catalogue.rows, "catalogue")
+    result = expectations.validate(rules.catalogue_check_frame(catalogue.rows), "catalogue")
     problems = []
     if len(catalogue.rejected_files):
         problems.append(f"{len(catalogue.rejected_files)} 个目录文件无法读取")

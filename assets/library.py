@@ -116,6 +116,17 @@ def matched_items(
     return decided
 
 
+@dg.asset_check(
+    asset=matched_items,
+    blocking=False,
+    description="GX suite expectations/matched_library.json: one expectation per element rule of "
+    "shixiang/rules.py (type, level, code, time limits, duplicates…). Not blocking: the issues are "
+    "published on qc_issues for the units to fix.",
+)
+def matched_items_suite(matched_items: pd.DataFrame) -> dg.AssetCheckResult:
+    return check_result(expectations.validate(rules.rule_frame(matched_items), "matched_library"))
+
+
 @dg.asset(name="qc_issues", group_name=OUTPUTS, kinds={"pandas"})
 def qc_issues_asset(context: dg.AssetExecutionContext, matched_items: pd.DataFrame) -> pd.DataFrame:
     """Element quality issues (质检问题), one row per row and rule broken."""
@@ -276,5 +287,5 @@ library_assets = [
     reuse_stats_asset,
     published_library,
 ]
-library_checks = [unified_library_suite]
+library_checks = [matched_items_suite, unified_library_suite]
 all_level_assets = list(level_assets.values())

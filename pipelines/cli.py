@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pipelines import review_cli
 from shixiang import export as export_mod
+from shixiang import issue_lists
 from shixiang.config import LEVELS
 from shixiang.store import DEFAULT_DATABASE_URL, OUTPUT_TABLES, make_engine, read_table, safe_url
 
@@ -139,7 +140,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_issues(args: argparse.Namespace) -> int:
+    engine = make_engine(args.database_url)
+    library = read_table(engine, "unified_library")
+    issues = read_table(engine, "qc_issues")
+    if args.all:
+        out_dir = Path(args.out or "var/issue_lists")
+        paths = issue_lists.write_all(library, issues, out_dir)
+        print(f"已为 {len(paths)} 个单位导出质检问题清单到 {out_dir}/")
+        return 0
+    if not args.unit:
+        print("错误：请用 --unit 行政区划代码 指定单位，或用 --all 导出所有单位", file=sys.stderr)
+        return 2
+    if args.unit not in set(library["division_code"]):
+        print(f"错误：事项库中没有单位 {args.unit}", file=sys.stderr)
+        return 2
+    path = issue_lists.write_unit_workbook(
+        library, issues, args.unit, Path(args.out or f"质检问题清单_{args.unit}.xlsx")
+    )
+    print(f"已导出单位 {args.unit} 的质检问题清单到 {path}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.table == "issues":
+        return cmd_export_issues(args)
     if args.table not in OUTPUT_TABLES:
         print(f"错误：未知的表 {args.table}；可导出：{', '.join(OUTPUT_TABLES)}", file=sys.stderr)
         return 2
@@ -174,7 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     exp = sub.add_parser("export", help="write a published table to .csv or .xlsx")
-    exp.add_argument("table", help=", ".join(OUTPUT_TABLES))
+    exp.add_argument(
+        "table", help="issues (per-unit issue lists), or a table: " + ", ".join(OUTPUT_TABLES)
+    )
+    exp.add_argument("--unit", help="with issues: the unit's 行政区划代码")
+    exp.add_argument(
+        "--all", action="store_true", help="with issues: one workbook per unit into --out DIR"
+    )
     exp.add_argument("--database-url", default=None)
     exp.add_argument(
         "--out", default=None, help="output file (.csv or .xlsx); default <table>.<format>"

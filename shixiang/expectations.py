@@ -22,16 +22,31 @@ GX details this module relies on (checked with GX 1.24.1 and pandas 3.1.1):
   4 s on 500,000 rows that fail three rules);
 * an expectation on a column the frame does not have would fail inside GX with an opaque
   exception; such expectations are not sent to GX and get a failing outcome naming the column.
-"""
+
+Data Docs (``validate(..., docs_dir=...)``) are built from the validation result already in
+hand, not by validating again through a Checkpoint with ``UpdateDataDocsAction``: each call
+builds a throw-away ephemeral context (~5 ms) whose expectation and validation-result stores
+and data docs site all live under ``docs_dir``, so nothing is left in the cached context and
+suites validated in other processes of the same run stay in the site's index (GX's index
+builder deletes every page whose result is not in the context's result store, so in-memory
+result stores would drop the pages of other processes). GX is given a SUMMARY-sized copy of
+the result: with COMPLETE results it renders ``unexpected_index_query``, every failing row
+position (4.4 MB of HTML for one suite on 500,000 rows, and positions rather than ids).
+
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import datetime
 import json
 import logging
 import math
+import re
 import threading
 import uuid
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +68,19 @@ _ID_NAMESPACE = uuid.UUID("5b1d3c1e-6f0e-4d59-9a43-7f0c2a3e5a10")
 _DATASOURCE = "shixiang_frames"
 _ASSET = "frame"
 _BATCH = "whole_frame"
+
+# Data Docs: the site of the throw-away docs context, the directory (under docs_dir) of its
+# stores and lock file, and the result keys left out of the rendered copy. GX renders
+# unexpected_index_query (every failing row position) into the page; the other lists are
+# either row positions, which mean nothing to a reader, or unbounded copies of the values
+# (partial_unexpected_list and partial_unexpected_counts keep 20 of them).
+_DOCS_SITE = "run"
+_DOCS_STATE = "_gx"
+_DOCS_DROPPED_KEYS = frozenset(
+    {"unexpected_list", "unexpected_index_list", "unexpected_index_query", "partial_unexpected_index_list"}
+)
+
+logger = logging.getLogger(__name__)
 
 
 # --- Suites as JSON -------------------------------------------------------------------------
@@ -114,6 +142,7 @@ class SuiteResult:
     success: bool
     evaluated: int
     outcomes: list[ExpectationOutcome]
+    docs_path: str | None = None  # the rendered Data Docs validation page (or the site index)
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
@@ -128,10 +157,11 @@ class SuiteResult:
         """JSON-safe summary (builtin types only) for Dagster metadata.
 
         Counts of evaluated/failed expectations by severity and, for each failed rule, its id,
-        element, message, severity, unexpected count and the first ``max_ids`` failing ids.
+        element, message, severity, unexpected count and the first ``max_ids`` failing ids;
+        ``docs_path`` when Data Docs were rendered.
         """
         failed = self.failed
-        return {
+        meta = {
             "suite": self.suite,
             "success": bool(self.success),
             "blocking_failed": bool(self.blocking_failed),
@@ -156,6 +186,9 @@ class SuiteResult:
                 for o in failed
             ],
         }
+        if self.docs_path:
+            meta["docs_path"] = self.docs_path
+        return meta
 
 
 # --- GX plumbing ----------------------------------------------------------------------------

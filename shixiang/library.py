@@ -40,10 +40,14 @@ LIBRARY_COLUMNS = [
     "decision_id",
     "claimed_code",
     "item_type",
-    "catalogue_item_type",
+    "item_type_submitted",
     "legal_basis",
+    "legal_basis_submitted",
     "handling_type",
+    "handling_type_submitted",
     "legal_limit",
+    "legal_limit_submitted",
+    "overridden_elements",
     "promised_limit",
     "visits",
     "candidates",
@@ -95,6 +99,17 @@ _CATALOGUE_JOIN = {
     "use_level_keys": "cat_use_level_keys",
     "base_code": "cat_base_code",
     "legal_basis": "cat_legal_basis",
+    "handling_type": "cat_handling_type",
+    "legal_limit": "cat_legal_limit",
+}
+
+# Elements the catalogue defines and that the unified library takes from it for matched rows
+# (the unit's value is kept in <element>_submitted): column → Chinese element name.
+UNIFIED_ELEMENTS = {
+    "item_type": "事项类型",
+    "legal_basis": "设定依据",
+    "handling_type": "办件类型",
+    "legal_limit": "法定办结时限",
 }
 
 
@@ -129,10 +144,35 @@ def decide(
     return out
 
 
-def build_library(decided: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
+def unify_elements(decided: pd.DataFrame) -> pd.DataFrame:
+    """For matched and confirmed rows, the catalogue's value of each unified element replaces
+    the unit's; the unit's value is kept as ``<element>_submitted`` and ``overridden_elements``
+    names the elements where the two differed (e.g. "事项类型、设定依据")."""
     lib = decided.copy()
+    matched = lib["status"].isin([STATUS_MATCHED, STATUS_CONFIRMED])
+    changed = pd.Series("", index=lib.index, dtype="str")
+    for col, label in UNIFIED_ELEMENTS.items():
+        submitted = lib[col].astype("str")
+        catalogue = lib[f"cat_{col}"].astype("str")
+        lib[f"{col}_submitted"] = submitted
+        take = matched & catalogue.notna()
+        differs = (
+            take
+            & submitted.notna()
+            & (
+                submitted.str.replace(" ", "", regex=False)
+                != catalogue.str.replace(" ", "", regex=False)
+            )
+        )
+        lib[col] = submitted.where(~take, catalogue)
+        changed = changed + np.where(differs, "、" + label, "")
+    lib["overridden_elements"] = changed.str.removeprefix("、").mask(changed == "")
+    return lib
+
+
+def build_library(decided: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
+    lib = unify_elements(decided)
     lib["qc_issue_count"] = rules.issue_counts(issues, lib)
-    lib["catalogue_item_type"] = lib["cat_item_type"]
     return lib[LIBRARY_COLUMNS].reset_index(drop=True)
 
 

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from shixiang.config import LEVEL_LABELS, LEVELS, STATUS_CONFIRMED, STATUS_MATCHED
+from shixiang.config import (
+    HANDLING_TYPES,
+    LEVEL_LABELS,
+    LEVELS,
+    STATUS_CONFIRMED,
+    STATUS_MATCHED,
+    VISIT_COUNTS,
+)
+
+# A claimed 基本编码: letters, digits and hyphens (the catalogue suites use the same pattern).
+CODE_PATTERN = r"[0-9A-Z-]{4,36}"
 
 SEVERITY_ERROR = "error"
 SEVERITY_WARNING = "warning"
@@ -40,73 +51,117 @@ class Rule:
     message: str  # template over row columns
     suggestion: str  # template over row columns
 
+    @property
+    def title(self) -> str:
+        """The message without row values, e.g. for check metadata and Data Docs."""
+        return TITLES[self.rule_id]
+
+
+TITLES: dict[str, str] = {
+    "QC-001": "事项类型与通用目录不一致",
+    "QC-002": "本级不在事项的行使层级内",
+    "QC-003": "填报的基本编码与匹配事项不一致",
+    "QC-004": "承诺办结时限超过法定办结时限",
+    "QC-005": "即办件的办结时限超过1个工作日",
+    "QC-006": "同一实施主体重复填报同一事项",
+    "QC-007": "行政区划代码的层级与所在文件夹不符",
+    "QC-008": "设定依据与通用目录不一致",
+    "QC-009": "办件类型不是即办件或承诺件",
+    "QC-010": "到办事现场次数不是 0、1、2 或 多次",
+    "QC-011": "填报的基本编码格式不正确",
+    "ST-001": "数据管理员退回，要求整改",
+}
 
 RULES: dict[str, Rule] = {
     r.rule_id: r
-    for r in (
-        Rule(
-            "QC-001",
-            "事项类型",
-            SEVERITY_ERROR,
-            "事项类型“{item_type}”与通用目录“{cat_item_type}”不一致",
-            "按通用目录将事项类型改为“{cat_item_type}”",
+    for r in sorted(
+        (
+            Rule(
+                "QC-001",
+                "事项类型",
+                SEVERITY_ERROR,
+                "事项类型“{item_type}”与通用目录“{cat_item_type}”不一致",
+                "按通用目录将事项类型改为“{cat_item_type}”",
+            ),
+            Rule(
+                "QC-002",
+                "行使层级",
+                SEVERITY_ERROR,
+                "本单位为{level_label}，不在该事项的行使层级（{cat_use_levels}）内",
+                "确认本级是否有权实施该事项；无权实施的请从实施清单中删除",
+            ),
+            Rule(
+                "QC-003",
+                "基本编码",
+                SEVERITY_ERROR,
+                "填报的基本编码“{claimed_code}”与匹配事项的基本编码“{cat_base_code}”不一致",
+                "将基本编码改为“{cat_base_code}”",
+            ),
+            Rule(
+                "QC-004",
+                "承诺办结时限",
+                SEVERITY_ERROR,
+                "承诺办结时限（{promised_limit}）超过法定办结时限（{legal_limit}）",
+                "承诺办结时限应不超过法定办结时限",
+            ),
+            Rule(
+                "QC-005",
+                "办件类型",
+                SEVERITY_WARNING,
+                "即办件的办结时限（{limit_days}）超过1个工作日",
+                "即办件应当场或1个工作日内办结；否则改为承诺件",
+            ),
+            Rule(
+                "QC-006",
+                "事项名称",
+                SEVERITY_WARNING,
+                "同一实施主体重复填报同一事项（与第 {dup_first_row} 行重复）",
+                "删除重复的事项行，每个事项只保留一行",
+            ),
+            Rule(
+                "QC-007",
+                "行政区划代码",
+                SEVERITY_WARNING,
+                "行政区划代码“{division_code}”是{level_label}代码，但文件放在{folder_label}文件夹",
+                "把该行移到对应层级的清单中，或更正行政区划代码",
+            ),
+            Rule(
+                "ST-001",
+                "事项名称",
+                SEVERITY_ERROR,
+                "数据管理员退回：{steward_reason}",
+                "按数据管理员的意见修改该事项后重新报送",
+            ),
+            Rule(
+                "QC-009",
+                "办件类型",
+                SEVERITY_WARNING,
+                "办件类型“{handling_type}”不是即办件或承诺件",
+                "办件类型填写“即办件”或“承诺件”",
+            ),
+            Rule(
+                "QC-010",
+                "到办事现场次数",
+                SEVERITY_WARNING,
+                "到办事现场次数“{visits}”不是 0、1、2 或 多次",
+                "到办事现场次数填写 0、1、2 或“多次”",
+            ),
+            Rule(
+                "QC-011",
+                "基本编码",
+                SEVERITY_WARNING,
+                "填报的基本编码“{claimed_code}”格式不正确",
+                "基本编码应为 4 至 36 位字母、数字或连字符，请按通用目录填写",
+            ),
+            Rule(
+                "QC-008",
+                "设定依据",
+                SEVERITY_WARNING,
+                "设定依据与通用目录不一致",
+                "按通用目录填写设定依据：{cat_legal_basis}",
+            ),
         ),
-        Rule(
-            "QC-002",
-            "行使层级",
-            SEVERITY_ERROR,
-            "本单位为{level_label}，不在该事项的行使层级（{cat_use_levels}）内",
-            "确认本级是否有权实施该事项；无权实施的请从实施清单中删除",
-        ),
-        Rule(
-            "QC-003",
-            "基本编码",
-            SEVERITY_ERROR,
-            "填报的基本编码“{claimed_code}”与匹配事项的基本编码“{cat_base_code}”不一致",
-            "将基本编码改为“{cat_base_code}”",
-        ),
-        Rule(
-            "QC-004",
-            "承诺办结时限",
-            SEVERITY_ERROR,
-            "承诺办结时限（{promised_limit}）超过法定办结时限（{legal_limit}）",
-            "承诺办结时限应不超过法定办结时限",
-        ),
-        Rule(
-            "QC-005",
-            "办件类型",
-            SEVERITY_WARNING,
-            "即办件的办结时限（{limit_days}）超过1个工作日",
-            "即办件应当场或1个工作日内办结；否则改为承诺件",
-        ),
-        Rule(
-            "QC-006",
-            "事项名称",
-            SEVERITY_WARNING,
-            "同一实施主体重复填报同一事项（与第 {dup_first_row} 行重复）",
-            "删除重复的事项行，每个事项只保留一行",
-        ),
-        Rule(
-            "QC-007",
-            "行政区划代码",
-            SEVERITY_WARNING,
-            "行政区划代码“{division_code}”是{level_label}代码，但文件放在{folder_label}文件夹",
-            "把该行移到对应层级的清单中，或更正行政区划代码",
-        ),
-        Rule(
-            "ST-001",
-            "事项名称",
-            SEVERITY_ERROR,
-            "数据管理员退回：{steward_reason}",
-            "按数据管理员的意见修改该事项后重新报送",
-        ),
-        Rule(
-            "QC-008",
-            "设定依据",
-            SEVERITY_WARNING,
-            "设定依据与通用目录不一致",
-            "按通用目录填写设定依据：{cat_legal_basis}",
-        ),
+        key=lambda r: (r.rule_id.startswith("ST"), r.rule_id),
     )
 }
 
@@ -144,17 +199,34 @@ def _fill(template: str, frame: pd.DataFrame) -> pd.Series:
     return out
 
 
-def evaluate(rows: pd.DataFrame) -> pd.DataFrame:
-    """Element checks over decided rows. ``rows`` must carry the item columns, ``status``,
-    ``business_code``, ``name_key`` and the catalogue columns prefixed ``cat_`` (NaN where
-    unmatched). Returns qc_issues rows (columns :data:`QC_ISSUE_COLUMNS`)."""
+def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every rule over decided rows, vectorised. Returns the rows with the columns the message
+    templates use, and a frame of one boolean column per rule id (True = the row breaks it).
+
+    ``rows`` must carry the item columns, ``status``, ``business_code``, ``name_key`` and the
+    catalogue columns prefixed ``cat_`` (NaN where unmatched)."""
     r = rows.copy()
+    for col in (
+        "claimed_code",
+        "item_type",
+        "legal_basis",
+        "handling_type",
+        "legal_limit",
+        "promised_limit",
+        "visits",
+    ):
+        if col not in r:
+            r[col] = pd.Series(np.nan, index=r.index, dtype="str")
     matched = r["status"].isin([STATUS_MATCHED, STATUS_CONFIRMED])
     r["level_label"] = r["level"].map(LEVEL_LABELS)
     r["folder_label"] = r["folder_level"].map(LEVEL_LABELS)
-    legal = _to_days(r["legal_limit"])
+    # The catalogue's 法定办结时限 is the authoritative one for matched rows.
+    cat_legal = r["cat_legal_limit"] if "cat_legal_limit" in r else pd.Series(np.nan, index=r.index)
+    legal = _to_days(cat_legal.where(matched & cat_legal.notna(), r["legal_limit"]))
+    r["legal_limit"] = r["legal_limit"].where(~(matched & cat_legal.notna()), cat_legal)
     promised = _to_days(r["promised_limit"])
     limit_days = promised.fillna(legal)
+    r["limit_days"] = limit_days
 
     use_levels = r["cat_use_level_keys"].fillna("")
     level = r["level"].fillna("")
@@ -174,6 +246,7 @@ def evaluate(rows: pd.DataFrame) -> pd.DataFrame:
 
     basis = _no_spaces(r["legal_basis"])
     cat_basis = _no_spaces(r["cat_legal_basis"])
+    steward = r["steward_reason"] if "steward_reason" in r else pd.Series(np.nan, index=r.index)
 
     checks: dict[str, pd.Series] = {
         "QC-001": matched & r["item_type"].notna() & (r["item_type"] != r["cat_item_type"]),
@@ -186,17 +259,35 @@ def evaluate(rows: pd.DataFrame) -> pd.DataFrame:
         "QC-005": (r["handling_type"] == "即办件") & (limit_days > 1).fillna(False),
         "QC-006": duplicated,
         "QC-007": r["level"] != r["folder_level"],
-        "ST-001": r["steward_reason"].notna()
-        if "steward_reason" in r
-        else pd.Series(False, index=r.index),
         "QC-008": matched
         & r["legal_basis"].notna()
         & r["cat_legal_basis"].notna()
         & (basis != cat_basis),
+        "QC-009": r["handling_type"].notna() & ~r["handling_type"].isin(list(HANDLING_TYPES)),
+        "QC-010": r["visits"].notna() & ~r["visits"].isin(list(VISIT_COUNTS)),
+        "QC-011": r["claimed_code"].notna() & ~claimed.str.fullmatch(CODE_PATTERN).fillna(False),
+        "ST-001": steward.notna(),
     }
+    masks = pd.DataFrame(
+        {k: v.fillna(False).astype(bool) for k, v in checks.items()}, index=r.index
+    )
+    return r, masks
+
+
+def rule_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """``row_id`` and one column per rule id, True where the row passes: what the GX suite
+    ``expectations/matched_library.json`` validates (one in-set expectation per rule)."""
+    _, masks = failures(rows)
+    return pd.concat([rows[["row_id"]], ~masks], axis=1)
+
+
+def evaluate(rows: pd.DataFrame) -> pd.DataFrame:
+    """Quality issues of decided rows: one qc_issues row per row and rule broken (columns
+    :data:`QC_ISSUE_COLUMNS`)."""
+    r, checks = failures(rows)
+    limit_days = r["limit_days"]
     frames = []
     for rule_id, mask in checks.items():
-        mask = mask.fillna(False).astype(bool)
         if not mask.any():
             continue
         rule = RULES[rule_id]
@@ -233,3 +324,16 @@ def issue_counts(issues: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
     counts = issues.groupby(["source_file", "source_row"]).size()
     keys = pd.MultiIndex.from_arrays([rows["source_file"], rows["source_row"]])
     return pd.Series(counts.reindex(keys).fillna(0).astype("int64").to_numpy(), index=rows.index)
+
+
+def catalogue_check_frame(catalogue: pd.DataFrame) -> pd.DataFrame:
+    """The catalogue with the derived columns its suite checks: ``code_has_base_prefix``
+    (a business-handling item's code starts with its 基本编码, as a child item's code carries
+    its parent's)."""
+    out = catalogue.copy()
+    code = out["business_code"].astype("str").str.upper()
+    base = out["base_code"].astype("str").str.upper()
+    out["code_has_base_prefix"] = pd.Series(
+        [c.startswith(b) for c, b in zip(code, base, strict=True)], index=out.index, dtype=bool
+    )
+    return out

@@ -205,6 +205,20 @@ def _insert_frame(conn, table: Table, frame: pd.DataFrame, batch_size: int) -> N
         conn.exec_driver_sql(sql, list(batch.itertuples(index=False, name=None)))
 
 
+def _sync_output_schema(conn) -> None:
+    """Output tables are rebuilt by every publish, so one whose columns differ from this
+    version's contract (an older shixiang wrote it) is dropped and re-created, inside the
+    publish transaction. Steward decisions are never touched."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(conn)
+    for table in OUTPUT_TABLES.values():
+        existing = {c["name"] for c in inspector.get_columns(table.name)}
+        if existing != {c.name for c in table.columns}:
+            table.drop(conn, checkfirst=True)
+            table.create(conn)
+
+
 def publish(
     engine: Engine,
     tables: Mapping[str, pd.DataFrame],
@@ -220,6 +234,7 @@ def publish(
         raise ValueError(f"unknown output tables: {sorted(unknown)}")
     ensure_schema(engine)
     with engine.begin() as conn:
+        _sync_output_schema(conn)
         for name, table in OUTPUT_TABLES.items():
             conn.execute(table.delete())
             frame = tables.get(name)

@@ -21,6 +21,8 @@ BASE = {
     "handling_type": "承诺件",
     "legal_limit": "20",
     "promised_limit": "10",
+    "visits": "1",
+    "steward_reason": None,
     "cat_item_type": "行政许可",
     "cat_use_levels": "县级",
     "cat_use_level_keys": "county",
@@ -40,12 +42,30 @@ BREAKS = {
         "cat_use_level_keys": "county,township",
     },
     "QC-008": {"legal_basis": "《中华人民共和国行政许可法》"},
+    "QC-009": {"handling_type": "上报件"},
+    "QC-010": {"visits": "3次"},
+    "QC-011": {
+        "claimed_code": "511A？？",
+        "status": "review",
+        "business_code": None,
+        "cat_item_type": None,
+        "cat_use_level_keys": None,
+        "cat_base_code": None,
+        "cat_legal_basis": None,
+    },
+    "ST-001": {"steward_reason": "请按目录名称填报"},
 }
 
 
 def frame(*overrides: dict) -> pd.DataFrame:
-    rows = [{**BASE, "source_row": i + 1, **o} for i, o in enumerate(overrides)]
+    rows = [
+        {**BASE, "source_row": i + 1, "row_id": f"county/a.csv:{i + 1}", **o}
+        for i, o in enumerate(overrides)
+    ]
     return pd.DataFrame(rows)
+
+
+frame_of = frame
 
 
 def test_a_clean_row_has_no_issue() -> None:
@@ -93,3 +113,22 @@ def test_issue_counts_align_with_rows() -> None:
     rows = frame({}, {**BREAKS["QC-001"], "agency": "甲"}, {**BREAKS["QC-004"], "agency": "乙"})
     counts = rules.issue_counts(rules.evaluate(rows), rows)
     assert counts.tolist() == [0, 1, 1]
+
+
+def test_rule_frame_has_one_pass_column_per_rule() -> None:
+    frame = rules.rule_frame(frame_of({}, {"agency": "乙", **BREAKS["QC-004"]}))
+    assert list(frame.columns) == ["row_id", *rules.RULES]
+    assert frame["QC-004"].tolist() == [True, False]
+    assert frame.drop(columns=["row_id", "QC-004"]).all().all()
+
+
+def test_every_rule_has_exactly_one_expectation_in_the_matched_library_suite() -> None:
+    from shixiang.expectations import load_suite
+
+    suite = load_suite("matched_library")
+    columns = [e["kwargs"]["column"] for e in suite["expectations"]]
+    assert sorted(columns) == sorted(rules.RULES)
+    for e in suite["expectations"]:
+        rule = rules.RULES[e["kwargs"]["column"]]
+        assert e["meta"]["rule_id"] == rule.rule_id
+        assert e["severity"] == ("critical" if rule.severity == rules.SEVERITY_ERROR else "warning")
