@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.metadata import check_result, counts, preview
+from assets.metadata import check_result, counts, docs_dir_for, preview
 from pipelines.resources import ShixiangSettings
 from shixiang import expectations, ingest, rules
 from shixiang.config import LEVEL_LABELS, LEVELS
@@ -44,8 +44,16 @@ def catalogue(context: dg.AssetExecutionContext, settings: ShixiangSettings) -> 
     blocking=True,
     description="GX suite expectations/catalogue.json; any failure stops the run before publishing.",
 )
-def catalogue_suite(catalogue: ingest.Loaded) -> dg.AssetCheckResult:
-    result = expectations.validate(rules.catalogue_check_frame(catalogue.rows), "catalogue")
+def catalogue_suite(
+    context: dg.AssetCheckExecutionContext, settings: ShixiangSettings, catalogue: ingest.Loaded
+) -> dg.AssetCheckResult:
+    expectations.prune_docs(settings.docs_dir, keep=settings.docs_keep_runs)
+    result = expectations.validate(
+        rules.catalogue_check_frame(catalogue.rows),
+        "catalogue",
+        docs_dir=docs_dir_for(context, settings),
+        docs_label="catalogue",
+    )
     problems = []
     if len(catalogue.rejected_files):
         problems.append(f"{len(catalogue.rejected_files)} 个目录文件无法读取")
@@ -89,8 +97,16 @@ def _level_check(asset_def: dg.AssetsDefinition, level: str) -> dg.AssetChecksDe
         blocking=True,
         description="GX suite expectations/implementation_lists.json: the input schema (critical, blocking) and element enumerations (warnings).",
     )
-    def _check(loaded: ingest.Loaded) -> dg.AssetCheckResult:
-        return check_result(expectations.validate(loaded.rows, "implementation_lists"))
+    def _check(
+        context: dg.AssetCheckExecutionContext, settings: ShixiangSettings, loaded: ingest.Loaded
+    ) -> dg.AssetCheckResult:
+        result = expectations.validate(
+            loaded.rows,
+            "implementation_lists",
+            docs_dir=docs_dir_for(context, settings),
+            docs_label=f"{level}_items",
+        )
+        return check_result(result)
 
     return _check
 

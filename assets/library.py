@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.inputs import level_assets
-from assets.metadata import check_result, counts, preview
+from assets.metadata import check_result, counts, docs_dir_for, preview
 from pipelines.resources import ShixiangSettings
 from shixiang import decisions, expectations, ingest, library, rules, store
 from shixiang.config import LEVELS, STATUS_MATCHED, STATUS_REVIEW, STATUS_UNMATCHED
@@ -123,8 +123,16 @@ def matched_items(
     "shixiang/rules.py (type, level, code, time limits, duplicates…). Not blocking: the issues are "
     "published on qc_issues for the units to fix.",
 )
-def matched_items_suite(matched_items: pd.DataFrame) -> dg.AssetCheckResult:
-    return check_result(expectations.validate(rules.rule_frame(matched_items), "matched_library"))
+def matched_items_suite(
+    context: dg.AssetCheckExecutionContext, settings: ShixiangSettings, matched_items: pd.DataFrame
+) -> dg.AssetCheckResult:
+    result = expectations.validate(
+        rules.rule_frame(matched_items),
+        "matched_library",
+        docs_dir=docs_dir_for(context, settings),
+        docs_label="matched_items",
+    )
+    return check_result(result)
 
 
 @dg.asset(name="qc_issues", group_name=OUTPUTS, kinds={"pandas"})
@@ -169,11 +177,19 @@ def unified_library_asset(
     description="Nothing is lost (rows read = library rows + rejected rows) and the GX suite expectations/unified_library.json.",
 )
 def unified_library_suite(
-    unified_library: pd.DataFrame, item_rows: ingest.Loaded
+    context: dg.AssetCheckExecutionContext,
+    settings: ShixiangSettings,
+    unified_library: pd.DataFrame,
+    item_rows: ingest.Loaded,
 ) -> dg.AssetCheckResult:
     accounted = len(unified_library) + len(item_rows.rejected_rows)
     complete = accounted == item_rows.rows_read
-    result = expectations.validate(unified_library, "unified_library")
+    result = expectations.validate(
+        unified_library,
+        "unified_library",
+        docs_dir=docs_dir_for(context, settings),
+        docs_label="unified_library",
+    )
     extra = {"rows_read": item_rows.rows_read, "rows_accounted": accounted}
     if complete:
         return check_result(result, extra=extra)

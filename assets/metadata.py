@@ -1,5 +1,7 @@
 """Small helpers that turn frames and counts into Dagster metadata."""
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
@@ -26,6 +28,8 @@ def check_result(result, *, extra: dict | None = None) -> dg.AssetCheckResult:
     critical expectations are ERROR (they block where the check is blocking), others WARN."""
     severity = dg.AssetCheckSeverity.ERROR if result.blocking_failed else dg.AssetCheckSeverity.WARN
     metadata = {"gx": dg.MetadataValue.json(result.to_metadata())}
+    if result.docs_path:
+        metadata["data_docs"] = dg.MetadataValue.path(result.docs_path)
     for outcome in result.failed:
         metadata[f"{outcome.rule_id} {outcome.message}"] = dg.MetadataValue.json(
             {
@@ -35,3 +39,13 @@ def check_result(result, *, extra: dict | None = None) -> dg.AssetCheckResult:
         )
     metadata.update(extra or {})
     return dg.AssetCheckResult(passed=bool(result.success), severity=severity, metadata=metadata)
+
+
+def docs_dir_for(context: dg.AssetCheckExecutionContext, settings) -> Path:
+    """Where this run's GX Data Docs go: <docs_dir>/<run id> ("direct" when a check is invoked
+    directly, outside a run, as tests do)."""
+    try:
+        run_id = context.run.run_id
+    except dg.DagsterError:  # DagsterInvalidPropertyError: no run when invoked directly
+        run_id = "direct"
+    return settings.run_docs_dir(run_id)

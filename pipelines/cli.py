@@ -53,6 +53,8 @@ def _print_summary(summary: dict) -> None:
         f"  质检问题 {summary['qc_issues']} 条："
         + "，".join(f"{k} {v}" for k, v in summary.get("qc_issues_by_rule", {}).items())
     )
+    if summary.get("qc_issues_by_level"):
+        p("    各层级：" + "，".join(f"{k} {v}" for k, v in summary["qc_issues_by_level"].items()))
     for u in summary.get("units_with_most_issues", []):
         p(f"    问题最多：{u['division_code']} {u['agency']}（{u['issues']} 条）")
 
@@ -134,6 +136,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = json.loads(pubs.sort_values("id").iloc[-1]["summary"])
     _print_summary(summary)
     print(f"完成，用时 {elapsed:.1f} 秒。事项库：{safe_url(url)}")
+    docs = settings.run_docs_dir(result.run_id) / "index.html"
+    if docs.exists():
+        print(f"GX 数据文档（Data Docs）：{docs}")
     if args.measure:
         _, peak = tracemalloc.get_traced_memory()
         print(f"python heap peak {peak / 2**20:.0f} MiB")

@@ -32,7 +32,7 @@ builder deletes every page whose result is not in the context's result store, so
 result stores would drop the pages of other processes). GX is given a SUMMARY-sized copy of
 the result: with COMPLETE results it renders ``unexpected_index_query``, every failing row
 position (4.4 MB of HTML for one suite on 500,000 rows, and positions rather than ids).
-
+"""
 
 from __future__ import annotations
 
@@ -77,7 +77,12 @@ _BATCH = "whole_frame"
 _DOCS_SITE = "run"
 _DOCS_STATE = "_gx"
 _DOCS_DROPPED_KEYS = frozenset(
-    {"unexpected_list", "unexpected_index_list", "unexpected_index_query", "partial_unexpected_index_list"}
+    {
+        "unexpected_list",
+        "unexpected_index_list",
+        "unexpected_index_query",
+        "partial_unexpected_index_list",
+    }
 )
 
 logger = logging.getLogger(__name__)
@@ -331,6 +336,8 @@ def validate(
     *,
     id_column: str = "row_id",
     max_ids: int = 200,
+    docs_dir: Path | str | None = None,
+    docs_label: str | None = None,
 ) -> SuiteResult:
     """Validate ``df`` against ``expectations/<suite_name>.json``.
 
@@ -338,6 +345,15 @@ def validate(
     failing rows (the frame's index labels when it has no such column), at most ``max_ids``.
     Expectations on missing columns fail with ``error`` naming the columns; an empty frame
     validates without raising.
+
+    With ``docs_dir`` (one directory per pipeline run, e.g. ``var/gx_docs/<run_id>``) the
+    result is also rendered into the GX Data Docs site rooted there: ``index.html`` lists every
+    validation written into the directory, and ``SuiteResult.docs_path`` is the validation
+    page. ``docs_label`` (e.g. the Dagster asset name) is shown as the page's data asset and
+    names the page file, to tell apart validations of one suite in the same run; the GX run
+    name is the directory's name. Docs show at most 20 sampled unexpected values per
+    expectation (SUMMARY size), whatever the frame's size. A docs failure is logged and leaves
+    ``docs_path`` None; it never changes the validation outcome.
     """
     raw = load_suite(suite_name)
     expectations: list[dict] = list(raw.get("expectations") or [])
@@ -354,6 +370,8 @@ def validate(
         else:
             to_run[_expectation_id(suite_name, position)] = (position, expectation)
 
+    validation: Any = None
+    gx_results: dict[int, Any] = {}
     if to_run:
         # GX gets row positions (a RangeIndex) and ids are looked up here: asking GX for
         # unexpected_index_column_names makes it build one dict per failing row with `.at`
@@ -382,6 +400,7 @@ def validate(
             if exp_id not in to_run:  # pragma: no cover - GX always echoes the id
                 continue
             position, expectation = to_run[exp_id]
+            gx_results[position] = res
             result = res.result or {}
             error = _exception_text(res.exception_info)
             outcomes[position] = _outcome(
@@ -396,9 +415,232 @@ def validate(
                 outcomes[position] = _outcome(expectation, success=False, error="GX 未返回结果")
 
     ordered = [outcomes[i] for i in range(len(expectations))]
-    return SuiteResult(
+    suite_result = SuiteResult(
         suite=suite_name,
         success=all(o.success for o in ordered),
         evaluated=len(ordered),
         outcomes=ordered,
     )
+    if docs_dir is not None:
+        suite_result.docs_path = _write_docs(
+            Path(docs_dir), suite_name, raw, validation, gx_results, ordered, docs_label
+        )
+    return suite_result
+
+
+# --- Data Docs ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _docs_lock(docs_dir: Path) -> Iterator[None]:
+    """Serialise writers of one site across processes (the index lists what is on disk)."""
+    state = docs_dir / _DOCS_STATE
+    state.mkdir(parents=True, exist_ok=True)
+    with (state / "lock").open("a") as fh:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: the in-process lock only
+            yield
+            return
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_docs(
+    docs_dir: Path,
+    suite_name: str,
+    raw: dict,
+    validation: Any,
+    gx_results: dict[int, Any],
+    outcomes: list[ExpectationOutcome],
+    label: str | None,
+) -> str | None:
+    """Render one validation into the Data Docs site at ``docs_dir``; the page's path."""
+    docs_dir = docs_dir.resolve()
+    try:
+        with _LOCK, _docs_lock(docs_dir):
+            return _build_docs(docs_dir, suite_name, raw, validation, gx_results, outcomes, label)
+    except Exception:  # docs are a by-product: never lose the validation outcome to them
+        logger.warning(
+            "GX Data Docs for suite %r not written to %s", suite_name, docs_dir, exc_info=True
+        )
+        return None
+
+
+def _docs_context(docs_dir: Path) -> Any:
+    """A fresh ephemeral context whose suite and result stores and docs site live in docs_dir.
+
+    Built with the class rather than ``gx.get_context`` so GX's current context (used by objects
+    that belong to no context) stays the cached validation context.
+    """
+    from great_expectations.data_context import EphemeralDataContext
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    def on_disk(class_name: str, directory: Path) -> dict:
+        backend = {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(directory)}
+        return {"class_name": class_name, "store_backend": backend}
+
+    defaults = InMemoryStoreBackendDefaults()
+    stores = dict(defaults.stores)
+    state = docs_dir / _DOCS_STATE
+    stores[defaults.expectations_store_name] = on_disk("ExpectationsStore", state / "suites")
+    stores[defaults.validation_results_store_name] = on_disk(
+        "ValidationResultsStore", state / "results"
+    )
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(docs_dir),
+        },
+        "site_section_builders": {"profiling": "None"},
+    }
+    config = DataContextConfig(
+        store_backend_defaults=defaults,
+        stores=stores,
+        data_docs_sites={_DOCS_SITE: site},
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return EphemeralDataContext(project_config=config)
+
+
+def _note(expectation: dict) -> str:
+    meta = expectation.get("meta") or {}
+    return f"{meta.get('rule_id', '')}（{_severity(expectation)}）{meta.get('element', '')}：{meta.get('message', '')}"
+
+
+def _docs_result(
+    gx: Any,
+    suite_name: str,
+    expectations: list[dict],
+    validation: Any,
+    gx_results: dict[int, Any],
+    outcomes: list[ExpectationOutcome],
+    label: str | None,
+) -> Any:
+    """The result to render: GX's results trimmed to SUMMARY size, in suite order, plus a
+    failed result with the error for each expectation that was not sent to GX."""
+    from great_expectations.core import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    results = []
+    for position, (expectation, outcome) in enumerate(zip(expectations, outcomes, strict=True)):
+        res = gx_results.get(position)
+        if res is not None:
+            res = copy.copy(res)
+            res.result = {
+                k: v for k, v in (res.result or {}).items() if k not in _DOCS_DROPPED_KEYS
+            }
+        else:
+            config = ExpectationConfiguration(
+                type=str(expectation["type"]),
+                kwargs=dict(expectation.get("kwargs") or {}),
+                meta=expectation.get("meta"),
+                severity=outcome.severity,
+                id=_expectation_id(suite_name, position),
+            )
+            res = ExpectationValidationResult(
+                success=False,
+                expectation_config=config,
+                exception_info={
+                    "raised_exception": True,
+                    "exception_message": outcome.error,
+                    "exception_traceback": outcome.error,  # GX renders it; None breaks the page
+                },
+            )
+        results.append(res)
+    passed = sum(1 for o in outcomes if o.success)
+    meta = (
+        dict(validation.meta)
+        if validation is not None
+        else {"great_expectations_version": gx.__version__}
+    )
+    if label:
+        meta["batch_spec"] = {**(meta.get("batch_spec") or {}), "data_asset_name": label}
+    return ExpectationSuiteValidationResult(
+        success=passed == len(outcomes),
+        results=results,
+        suite_name=suite_name,
+        statistics={
+            "evaluated_expectations": len(outcomes),
+            "successful_expectations": passed,
+            "unsuccessful_expectations": len(outcomes) - passed,
+            "success_percent": 100.0 * passed / len(outcomes) if outcomes else None,
+        },
+        meta=meta,
+    )
+
+
+def _build_docs(
+    docs_dir: Path,
+    suite_name: str,
+    raw: dict,
+    validation: Any,
+    gx_results: dict[int, Any],
+    outcomes: list[ExpectationOutcome],
+    label: str | None,
+) -> str:
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    _quiet_gx()
+    name = str(raw.get("name") or suite_name)
+    expectations: list[dict] = list(raw.get("expectations") or [])
+    context = _docs_context(docs_dir)
+    # The whole suite (not only what reached GX), with each rule's steward text as its notes.
+    context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=name,
+            expectations=[
+                dict(exp, id=_expectation_id(suite_name, i), notes=_note(exp))
+                for i, exp in enumerate(expectations)
+            ],
+            meta=raw.get("meta"),
+            notes=raw.get("notes"),
+        )
+    )
+    result = _docs_result(gx, name, expectations, validation, gx_results, outcomes, label)
+    run_id = RunIdentifier(run_name=docs_dir.name, run_time=datetime.datetime.now(datetime.UTC))
+    result.meta["run_id"] = run_id
+    batch = re.sub(r"[^\w.-]+", "_", label) if label else f"{_DATASOURCE}-{_ASSET}"
+    suite_key = ExpectationSuiteIdentifier(name=name)
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=suite_key, run_id=run_id, batch_identifier=batch
+    )
+    context.validation_results_store.set(key, result)
+    context.build_data_docs(site_names=[_DOCS_SITE], resource_identifiers=[key, suite_key])
+    page = docs_dir.joinpath("validations", *name.split("."), *run_id.to_tuple(), f"{batch}.html")
+    return str(page if page.is_file() else docs_dir / "index.html")
+
+
+def prune_docs(root: Path | str, keep: int = 14) -> list[Path]:
+    """Keep the Data Docs sites of the newest ``keep`` runs under ``root`` (one directory per
+    run, ~5 MB each); delete the older ones. Returns what was deleted."""
+    import shutil
+
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    runs = sorted(
+        (p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for old in runs[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return runs[keep:]

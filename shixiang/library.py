@@ -278,6 +278,12 @@ def run_summary(
         }
         if len(issues)
         else {},
+        "qc_issues_by_level": {
+            str(k): int(v)
+            for k, v in issues["level"].value_counts().reindex(list(LEVELS)).dropna().items()
+        }
+        if len(issues)
+        else {},
         "units_with_most_issues": [
             {"division_code": str(d), "agency": str(a), "issues": int(n)}
             for (d, a), n in by_unit.items()

@@ -48,7 +48,8 @@ Negatives (``expected_in_catalogue`` = false, no expected code):
 Besides the name, ``truth.csv`` records the kind of 基本编码 the unit claimed (``own``,
 ``empty``, ``sibling``: the code of a related item, ``malformed``, ``local``: a self-made code) and
 ``qc_flags``
-for the element disagreements planted for quality checks: ``type_mismatch`` (事项类型 differs from
+for the element disagreements planted for quality checks: ``handling_type_invalid``,
+``visits_invalid`` and ``legal_basis_differs`` (QC-009, QC-010, QC-008), ``type_mismatch`` (事项类型 differs from
 the catalogue), ``promise_exceeds_legal`` (承诺 > 法定), ``instant_with_limit`` (即办件 with a
 法定办结时限 > 1), ``duplicate`` (the same item again in one unit), ``level_not_allowed`` (the
 unit's level is not in the item's 行使层级), ``misfiled_level`` (a township row in a county file),
@@ -1444,10 +1445,26 @@ def _level_rows(
     handling[inst_long] = "即办件"
     legal[inst_long] = np.where(legal[inst_long] > 1, legal[inst_long], 5)
     promised[inst_long] = np.minimum(promised[inst_long], legal[inst_long])
+    # Element values outside the enumerations, and a legal basis that differs from the
+    # catalogue's (a fresh draw, so the shares above are unchanged).
+    r2 = rng.random(n_pos)
+    bad_handling = (r2 < 0.004) & ~inst_long
+    handling[bad_handling] = rng.choice(["上报件", "联办件"], size=int(bad_handling.sum()))
+    bad_visits = (r2 >= 0.004) & (r2 < 0.008)
+    basis = cat["basis"].to_numpy()[p_item].astype(object)
+    basis_differs = (r2 >= 0.008) & (r2 < 0.014)
+    basis[basis_differs] = "《中华人民共和国行政许可法》"
+    visits = rng.choice(["0", "1", "2", "多次"], size=n_pos, p=[0.35, 0.45, 0.15, 0.05]).astype(
+        object
+    )
+    visits[bad_visits] = rng.choice(["3次", "全程网办"], size=int(bad_visits.sum()))
     for mask, flag in (
         (type_mm, "type_mismatch"),
         (exceed, "promise_exceeds_legal"),
         (inst_long, "instant_with_limit"),
+        (bad_handling, "handling_type_invalid"),
+        (bad_visits, "visits_invalid"),
+        (basis_differs, "legal_basis_differs"),
     ):
         for i in np.flatnonzero(mask):
             flags[i].append(flag)
@@ -1491,13 +1508,11 @@ def _level_rows(
             "事项名称": names,
             "基本编码": claimed,
             "事项类型": types,
-            "设定依据": cat["basis"].to_numpy()[p_item],
+            "设定依据": basis,
             "办件类型": handling,
             "法定办结时限": legal.astype(str),
             "承诺办结时限": promised.astype(str),
-            "到办事现场次数": rng.choice(
-                ["0", "1", "2", "多次"], size=n_pos, p=[0.35, 0.45, 0.15, 0.05]
-            ),
+            "到办事现场次数": visits,
             "expected_business_code": cat["business_code"].to_numpy()[p_item],
             "expected_base_code": own,
             "variation": np.array(VARIATIONS, dtype=object)[cls],

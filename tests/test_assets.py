@@ -19,6 +19,13 @@ def settings_for(data_dir: Path, tmp_path: Path) -> ShixiangSettings:
     return ShixiangSettings(data_dir=str(data_dir), database_url=f"sqlite:///{tmp_path / 'lib.db'}")
 
 
+def check_args(where: Path) -> dict:
+    """What a check receives besides its asset: a context with the settings (docs under
+    ``where``)."""
+    settings = ShixiangSettings(data_dir=str(where), docs_dir=str(where / "gx_docs"))
+    return {"context": dg.build_asset_check_context(resources={"settings": settings})}
+
+
 def test_catalogue_asset_reports_counts(mini_dir: Path, tmp_path: Path) -> None:
     context = dg.build_asset_context()
     loaded = catalogue(context=context, settings=settings_for(mini_dir, tmp_path))
@@ -29,14 +36,14 @@ def test_catalogue_asset_reports_counts(mini_dir: Path, tmp_path: Path) -> None:
 
 
 def test_catalogue_check_passes_on_a_clean_catalogue(mini_dir: Path) -> None:
-    result = catalogue_suite(ingest.load_catalogue(mini_dir))
+    result = catalogue_suite(**check_args(mini_dir), catalogue=ingest.load_catalogue(mini_dir))
     assert result.passed
 
 
 def test_catalogue_check_blocks_duplicate_codes_and_names_the_rows(tmp_path: Path) -> None:
     rows = [*CATALOGUE_ROWS, CATALOGUE_ROWS[0]]
     write_csv(tmp_path / "catalogue" / "cat.csv", CATALOGUE_HEADER, rows)
-    result = catalogue_suite(ingest.load_catalogue(tmp_path))
+    result = catalogue_suite(**check_args(tmp_path), catalogue=ingest.load_catalogue(tmp_path))
     assert not result.passed
     assert result.severity == dg.AssetCheckSeverity.ERROR
     gx = result.metadata["gx"].value
@@ -46,7 +53,7 @@ def test_catalogue_check_blocks_duplicate_codes_and_names_the_rows(tmp_path: Pat
 
 def test_catalogue_check_blocks_an_unreadable_catalogue_file(mini_dir: Path) -> None:
     (mini_dir / "catalogue" / "broken.xlsx").write_bytes(b"not a workbook")
-    result = catalogue_suite(ingest.load_catalogue(mini_dir))
+    result = catalogue_suite(**check_args(mini_dir), catalogue=ingest.load_catalogue(mini_dir))
     assert not result.passed
     assert result.severity == dg.AssetCheckSeverity.ERROR
 
@@ -56,7 +63,9 @@ def test_level_asset_and_its_check(mini_dir: Path, tmp_path: Path) -> None:
     county = level_assets["county"](context=context, settings=settings_for(mini_dir, tmp_path))
     assert len(county.rows) == 4 and len(county.rejected_rows) == 1
     check = next(c for c in level_checks if "county_items_suite" in str(c.check_keys))
-    assert check(county).passed
+    result = check(**check_args(tmp_path), loaded=county)
+    assert result.passed
+    assert Path(result.metadata["data_docs"].value).exists()  # GX Data Docs of this run
 
 
 def test_matching_asset_metadata(mini_dir: Path) -> None:
@@ -82,7 +91,7 @@ def test_matching_asset_metadata(mini_dir: Path) -> None:
 def test_nothing_lost_check_fails_when_a_row_disappears(mini_dir: Path) -> None:
     rows = ingest.load_level(mini_dir, "county")
     library = pd.DataFrame({"row_id": rows.rows["row_id"].iloc[:-1]})  # one row lost
-    result = unified_library_suite(library, rows)
+    result = unified_library_suite(**check_args(mini_dir), unified_library=library, item_rows=rows)
     assert not result.passed
     assert result.severity == dg.AssetCheckSeverity.ERROR
 

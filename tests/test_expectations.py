@@ -7,6 +7,10 @@ caches it) and the clean frames are validated once per suite in module-scoped fi
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -47,6 +51,8 @@ def catalogue_frame() -> pd.DataFrame:
             "handling_type": _str(["承诺件", "承诺件", "即办件", np.nan]),
             "legal_limit": _str(["20", "20", np.nan, np.nan]),
             "extra": _str([np.nan] * n),
+            # derived by shixiang.rules.catalogue_check_frame before the suite runs
+            "code_has_base_prefix": [True] * n,
         }
     )
 
@@ -152,8 +158,12 @@ def test_rule_id_prefixes_and_blocking() -> None:
             e["meta"]["rule_id"].startswith(prefix) for e in ex.load_suite(name)["expectations"]
         )
         assert ex.suite_is_blocking(name)
-    severities = {e["severity"] for e in ex.load_suite("catalogue")["expectations"]}
-    assert severities == {"critical"}
+    severities = {
+        e["meta"]["rule_id"]: e["severity"] for e in ex.load_suite("catalogue")["expectations"]
+    }
+    # Everything that makes a catalogue unusable blocks; CAT-012 (child code under its parent's
+    # 基本编码) is a warning.
+    assert {r for r, sev in severities.items() if sev != "critical"} == {"CAT-012"}
 
 
 def test_missing_suite_names_the_path() -> None:
@@ -218,6 +228,9 @@ CAT_BREAKS: list[Break] = [
     ("CAT-011", {"use_level_keys": "county,"}),
     ("CAT-011", {"use_level_keys": "县级"}),
 ]
+CAT_WARNING_BREAKS: list[Break] = [
+    ("CAT-012", {"code_has_base_prefix": False}),
+]
 IN_CRITICAL_BREAKS: list[Break] = [
     ("IN-001", {"row_id": np.nan}),
     ("IN-003", {"division_code": np.nan}),
@@ -250,6 +263,13 @@ LIB_WARNING_BREAKS: list[Break] = [
 BROKEN = {
     # key: (suite, clean frame, breaks, columns that must stay unique, blocking expected)
     "catalogue": ("catalogue", catalogue_frame, CAT_BREAKS, ("business_code",), True),
+    "catalogue/warning": (
+        "catalogue",
+        catalogue_frame,
+        CAT_WARNING_BREAKS,
+        ("business_code",),
+        False,
+    ),
     "implementation_lists/critical": (
         "implementation_lists",
         implementation_frame,
@@ -439,3 +459,124 @@ def test_metadata_is_builtin_json() -> None:
     first = meta["failures"][0]
     assert first["rule_id"] == "LIB-004" and first["failing_ids"] == ["county/清单.csv:2"]
     assert first["unexpected_count"] == 1 and first["message"]
+
+
+# --- Data Docs ------------------------------------------------------------------------------
+# One site with two suites (built once), then the edge cases. Each rendered validation costs
+# about 0.3 s (GX compiles its Jinja templates on every build).
+
+
+@pytest.fixture(scope="module")
+def docs_site(tmp_path_factory) -> tuple[Path, dict[str, ex.SuiteResult]]:
+    docs_dir = tmp_path_factory.mktemp("gx_docs") / "run-1234"
+    library = library_frame()
+    library.loc[2, "status"] = "pending"
+    lists = implementation_frame()
+    lists["visits"] = _str(["9"] * len(lists))
+
+    def offline(*args, **kwargs):
+        raise OSError("no network while rendering Data Docs")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", offline)
+        # every call builds its own GX context: the second finds the first in the on-disk stores
+        results = {
+            "unified_library": ex.validate(library, "unified_library", docs_dir=docs_dir),
+            "implementation_lists": ex.validate(
+                lists, "implementation_lists", docs_dir=docs_dir, docs_label="county_items"
+            ),
+        }
+    return docs_dir, results
+
+
+def test_docs_page_names_the_suite_and_the_failed_expectation(docs_site) -> None:
+    docs_dir, results = docs_site
+    assert (docs_dir / "index.html").is_file()
+    result = results["unified_library"]
+    page = Path(result.docs_path)
+    assert page.is_file() and page.suffix == ".html"
+    assert page.relative_to(docs_dir).parts[:3] == ("validations", "unified_library", "run-1234")
+    html = page.read_text(encoding="utf-8")
+    assert "unified_library" in html and "Failed" in html
+    assert "values must belong to this set" in html and "pending" in html  # LIB-004, its value
+    assert result.to_metadata()["docs_path"] == result.docs_path
+    json.dumps(result.to_metadata())
+
+
+def test_docs_do_not_change_the_outcomes(docs_site) -> None:
+    _, results = docs_site
+    library = library_frame()
+    library.loc[2, "status"] = "pending"
+    plain = ex.validate(library, "unified_library")
+    assert plain.docs_path is None
+    assert [o.to_dict() for o in results["unified_library"].outcomes] == [
+        o.to_dict() for o in plain.outcomes
+    ]
+    assert failed_rules(plain) == {"LIB-004": ["county/清单.csv:4"]}
+
+
+def test_two_suites_share_one_site_index(docs_site) -> None:
+    docs_dir, results = docs_site
+    index = (docs_dir / "index.html").read_text(encoding="utf-8")
+    for name, result in results.items():
+        assert name in index
+        assert Path(result.docs_path).relative_to(docs_dir).as_posix() in index  # linked
+        assert (docs_dir / "expectations" / f"{name}.html").is_file()
+    assert Path(results["implementation_lists"].docs_path).name == "county_items.html"
+    assert "county_items" in index  # the label is the data asset
+
+
+def test_docs_suite_page_carries_rule_ids_and_messages(docs_site) -> None:
+    docs_dir, _ = docs_site
+    html = (docs_dir / "expectations" / "implementation_lists.html").read_text(encoding="utf-8")
+    for e in ex.load_suite("implementation_lists")["expectations"]:
+        assert e["meta"]["rule_id"] in html and e["meta"]["message"] in html
+
+
+def test_docs_leave_out_every_failing_row_position(tmp_path) -> None:
+    df = pd.concat([implementation_frame()] * 100, ignore_index=True)  # 400 rows
+    df["row_id"] = _str([f"f.csv:{i}" for i in range(len(df))])
+    df["visits"] = _str(["9"] * len(df))
+    result = ex.validate(df, "implementation_lists", docs_dir=tmp_path)
+    (outcome,) = result.failed
+    assert outcome.unexpected_count == 400 and len(outcome.failing_ids) == 200
+    page = Path(result.docs_path)
+    assert "df.filter" not in page.read_text(encoding="utf-8")  # no unexpected_index_query
+    assert page.stat().st_size < 100_000
+    stored = "".join(p.read_text() for p in tmp_path.rglob("*.json"))
+    assert '"unexpected_index_list"' not in stored and '"unexpected_list"' not in stored
+
+
+def test_docs_show_expectations_that_could_not_run(tmp_path) -> None:
+    result = ex.validate(pd.DataFrame(), "catalogue", docs_dir=tmp_path, docs_label="catalogue")
+    html = Path(result.docs_path).read_text(encoding="utf-8")
+    assert "缺少列 business_code" in html and "Failed" in html
+    assert not result.success
+
+
+def test_without_docs_dir_nothing_is_written(tmp_path, monkeypatch) -> None:
+    def fail(*args, **kwargs):
+        raise AssertionError("docs written without docs_dir")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(ex, "_write_docs", fail)
+    result = ex.validate(library_frame(), "unified_library")
+    assert result.docs_path is None and "docs_path" not in result.to_metadata()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_docs_failure_keeps_the_outcome(tmp_path, monkeypatch, caplog) -> None:
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ex, "_build_docs", broken)
+    df = library_frame()
+    df.loc[0, "status"] = "pending"
+    result = ex.validate(df, "unified_library", docs_dir=tmp_path)
+    assert result.docs_path is None and failed_rules(result) == {"LIB-004": ["county/清单.csv:2"]}
+    assert "not written" in caplog.text
+
+
+def test_import_does_not_load_gx() -> None:
+    code = "import sys, shixiang.expectations; assert 'great_expectations' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
