@@ -116,25 +116,6 @@ def matched_items(
     return decided
 
 
-@dg.asset_check(
-    asset=matched_items,
-    blocking=False,
-    description="GX suite expectations/matched_library.json: one expectation per element rule of "
-    "shixiang/rules.py (type, level, code, time limits, duplicates…). Not blocking: the issues are "
-    "published on qc_issues for the units to fix.",
-)
-def matched_items_suite(
-    context: dg.AssetCheckExecutionContext, settings: ShixiangSettings, matched_items: pd.DataFrame
-) -> dg.AssetCheckResult:
-    result = expectations.validate(
-        rules.rule_frame(matched_items),
-        "matched_library",
-        docs_dir=docs_dir_for(context, settings),
-        docs_label="matched_items",
-    )
-    return check_result(result)
-
-
 @dg.asset(name="qc_issues", group_name=OUTPUTS, kinds={"pandas"})
 def qc_issues_asset(context: dg.AssetExecutionContext, matched_items: pd.DataFrame) -> pd.DataFrame:
     """Element quality issues (质检问题), one row per row and rule broken."""
@@ -152,6 +133,29 @@ def qc_issues_asset(context: dg.AssetExecutionContext, matched_items: pd.DataFra
         }
     )
     return issues
+
+
+@dg.asset_check(
+    asset=qc_issues_asset,
+    blocking=False,
+    additional_ins={"matched_items": dg.AssetIn()},
+    description="GX suite expectations/matched_library.json: one expectation per element rule of "
+    "shixiang/rules.py (type, level, code, time limits, duplicates…) over the matched rows. Not "
+    "blocking: the issues are published for the units to fix.",
+)
+def qc_issues_suite(
+    context: dg.AssetCheckExecutionContext,
+    settings: ShixiangSettings,
+    qc_issues: pd.DataFrame,
+    matched_items: pd.DataFrame,
+) -> dg.AssetCheckResult:
+    result = expectations.validate(
+        rules.rule_frame(matched_items, qc_issues),
+        "matched_library",
+        docs_dir=docs_dir_for(context, settings),
+        docs_label="matched_items",
+    )
+    return check_result(result)
 
 
 @dg.asset(name="unified_library", group_name=OUTPUTS, kinds={"pandas"})
@@ -303,5 +307,5 @@ library_assets = [
     reuse_stats_asset,
     published_library,
 ]
-library_checks = [matched_items_suite, unified_library_suite]
+library_checks = [qc_issues_suite, unified_library_suite]
 all_level_assets = list(level_assets.values())

@@ -69,6 +69,8 @@ TITLES: dict[str, str] = {
     "QC-009": "办件类型不是即办件或承诺件",
     "QC-010": "到办事现场次数不是 0、1、2 或 多次",
     "QC-011": "填报的基本编码格式不正确",
+    "QC-012": "办件类型与通用目录不一致",
+    "QC-013": "法定办结时限与通用目录不一致",
     "ST-001": "数据管理员退回，要求整改",
 }
 
@@ -160,6 +162,20 @@ RULES: dict[str, Rule] = {
                 "设定依据与通用目录不一致",
                 "按通用目录填写设定依据：{cat_legal_basis}",
             ),
+            Rule(
+                "QC-012",
+                "办件类型",
+                SEVERITY_WARNING,
+                "办件类型“{handling_type}”与通用目录“{cat_handling_type}”不一致",
+                "按通用目录将办件类型改为“{cat_handling_type}”",
+            ),
+            Rule(
+                "QC-013",
+                "法定办结时限",
+                SEVERITY_WARNING,
+                "法定办结时限（{submitted_legal_limit}）与通用目录（{cat_legal_limit}）不一致",
+                "按通用目录将法定办结时限改为 {cat_legal_limit}",
+            ),
         ),
         key=lambda r: (r.rule_id.startswith("ST"), r.rule_id),
     )
@@ -222,6 +238,12 @@ def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     r["folder_label"] = r["folder_level"].map(LEVEL_LABELS)
     # The catalogue's 法定办结时限 is the authoritative one for matched rows.
     cat_legal = r["cat_legal_limit"] if "cat_legal_limit" in r else pd.Series(np.nan, index=r.index)
+    cat_handling = (
+        r["cat_handling_type"] if "cat_handling_type" in r else pd.Series(np.nan, index=r.index)
+    )
+    r["cat_legal_limit"], r["cat_handling_type"] = cat_legal, cat_handling
+    r["submitted_legal_limit"] = r["legal_limit"]
+    submitted_legal = _to_days(r["legal_limit"])
     legal = _to_days(cat_legal.where(matched & cat_legal.notna(), r["legal_limit"]))
     r["legal_limit"] = r["legal_limit"].where(~(matched & cat_legal.notna()), cat_legal)
     promised = _to_days(r["promised_limit"])
@@ -266,6 +288,14 @@ def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         "QC-009": r["handling_type"].notna() & ~r["handling_type"].isin(list(HANDLING_TYPES)),
         "QC-010": r["visits"].notna() & ~r["visits"].isin(list(VISIT_COUNTS)),
         "QC-011": r["claimed_code"].notna() & ~claimed.str.fullmatch(CODE_PATTERN).fillna(False),
+        "QC-012": matched
+        & r["handling_type"].notna()
+        & cat_handling.notna()
+        & (r["handling_type"] != cat_handling),
+        "QC-013": matched
+        & submitted_legal.notna()
+        & cat_legal.notna()
+        & (submitted_legal != _to_days(cat_legal)),
         "ST-001": steward.notna(),
     }
     masks = pd.DataFrame(
@@ -274,11 +304,20 @@ def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return r, masks
 
 
-def rule_frame(rows: pd.DataFrame) -> pd.DataFrame:
+def rule_frame(rows: pd.DataFrame, issues: pd.DataFrame | None = None) -> pd.DataFrame:
     """``row_id`` and one column per rule id, True where the row passes: what the GX suite
-    ``expectations/matched_library.json`` validates (one in-set expectation per rule)."""
-    _, masks = failures(rows)
-    return pd.concat([rows[["row_id"]], ~masks], axis=1)
+    ``expectations/matched_library.json`` validates (one in-set expectation per rule).
+
+    With ``issues`` (the output of :func:`evaluate` on ``rows``) the frame is rebuilt from them
+    instead of evaluating every rule again."""
+    if issues is None:
+        _, masks = failures(rows)
+        return pd.concat([rows[["row_id"]], ~masks], axis=1)
+    out = pd.DataFrame({"row_id": rows["row_id"].to_numpy()}, index=rows.index)
+    issue_ids = issues["source_file"].astype("str") + ":" + issues["source_row"].astype("str")
+    for rule_id in RULES:
+        out[rule_id] = ~rows["row_id"].isin(issue_ids[issues["rule_id"] == rule_id])
+    return out
 
 
 def evaluate(rows: pd.DataFrame) -> pd.DataFrame:

@@ -28,6 +28,8 @@ BASE = {
     "cat_use_level_keys": "county",
     "cat_base_code": "511A01313000",
     "cat_legal_basis": "《中华人民共和国渔业法》第十六条",
+    "cat_handling_type": "承诺件",
+    "cat_legal_limit": "20",
 }
 
 BREAKS = {
@@ -35,14 +37,20 @@ BREAKS = {
     "QC-002": {"level": "township", "folder_level": "township", "division_code": "511602001000"},
     "QC-003": {"claimed_code": "511A00020000"},
     "QC-004": {"promised_limit": "25"},
-    "QC-005": {"handling_type": "即办件", "legal_limit": "5", "promised_limit": "3"},
+    "QC-005": {
+        "handling_type": "即办件",
+        "legal_limit": "5",
+        "promised_limit": "3",
+        "cat_handling_type": "即办件",
+        "cat_legal_limit": "5",
+    },
     "QC-007": {
         "level": "township",
         "division_code": "511602001000",
         "cat_use_level_keys": "county,township",
     },
     "QC-008": {"legal_basis": "《中华人民共和国行政许可法》"},
-    "QC-009": {"handling_type": "上报件"},
+    "QC-009": {"handling_type": "上报件", "cat_handling_type": None},
     "QC-010": {"visits": "3次"},
     "QC-011": {
         "claimed_code": "511A？？",
@@ -53,6 +61,8 @@ BREAKS = {
         "cat_base_code": None,
         "cat_legal_basis": None,
     },
+    "QC-012": {"handling_type": "即办件", "promised_limit": "1"},
+    "QC-013": {"legal_limit": "30"},
     "ST-001": {"steward_reason": "请按目录名称填报"},
 }
 
@@ -132,3 +142,10 @@ def test_every_rule_has_exactly_one_expectation_in_the_matched_library_suite() -
         rule = rules.RULES[e["kwargs"]["column"]]
         assert e["meta"]["rule_id"] == rule.rule_id
         assert e["severity"] == ("critical" if rule.severity == rules.SEVERITY_ERROR else "warning")
+
+
+def test_rule_frame_from_issues_equals_the_evaluated_one() -> None:
+    rows = frame({}, {"agency": "乙", **BREAKS["QC-004"]}, {"agency": "丙", **BREAKS["QC-001"]})
+    pd.testing.assert_frame_equal(
+        rules.rule_frame(rows, rules.evaluate(rows)), rules.rule_frame(rows)
+    )
