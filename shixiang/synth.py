@@ -80,34 +80,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shixiang.config import CATALOGUE_FOLDER, LEVELS
+from shixiang.config import CATALOGUE_FOLDER, ITEM_TYPES, LEVELS
+from shixiang.schema import CATALOGUE_COLUMNS, ITEM_COLUMNS
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference" / "guangan_items.csv"
 
-CATALOGUE_HEADERS: tuple[str, ...] = (
-    "业务办理项编码",
-    "基本编码",
-    "主项名称",
-    "事项名称",
-    "事项类型",
-    "行使层级",
-    "设定依据",
-    "主管部门",
-    "办件类型",
-    "法定办结时限",
-)
-LIST_HEADERS: tuple[str, ...] = (
-    "行政区划代码",
-    "实施主体",
-    "事项名称",
-    "基本编码",
-    "事项类型",
-    "设定依据",
-    "办件类型",
-    "法定办结时限",
-    "承诺办结时限",
-    "到办事现场次数",
-)
+CATALOGUE_HEADERS: tuple[str, ...] = tuple(c.header for c in CATALOGUE_COLUMNS)
+LIST_HEADERS: tuple[str, ...] = tuple(c.header for c in ITEM_COLUMNS)
 TRUTH_COLUMNS: tuple[str, ...] = (
     "source_file",
     "source_row",
@@ -177,15 +156,6 @@ TYPE_BY_CODE: dict[str, str] = {
     "10": "其他行政权力",
     "20": "公共服务",
 }
-ITEM_TYPES: tuple[str, ...] = (
-    "行政许可",
-    "行政确认",
-    "行政给付",
-    "行政裁决",
-    "行政奖励",
-    "其他行政权力",
-    "公共服务",
-)
 _TYPE_LETTER = {
     "行政许可": "A",
     "行政确认": "F",

@@ -11,24 +11,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
+from shixiang.schema import CATALOGUE_COLUMNS, ITEM_COLUMNS
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO / "data" / "sample"
 PG_ADMIN_URL = os.environ.get(
     "SHIXIANG_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
-CATALOGUE_HEADER = [
-    "业务办理项编码",
-    "基本编码",
-    "主项名称",
-    "事项名称",
-    "事项类型",
-    "行使层级",
-    "设定依据",
-    "主管部门",
-    "办件类型",
-    "法定办结时限",
-]
+CATALOGUE_HEADER = [c.header for c in CATALOGUE_COLUMNS]
 # Real item names of 广安区 (data/reference/guangan_items.csv), a few expanded into siblings.
 CATALOGUE_ROWS = [
     [
@@ -128,18 +119,7 @@ CATALOGUE_ROWS = [
         "20",
     ],
 ]
-ITEM_HEADER = [
-    "行政区划代码",
-    "实施主体",
-    "事项名称",
-    "基本编码",
-    "事项类型",
-    "设定依据",
-    "办件类型",
-    "法定办结时限",
-    "承诺办结时限",
-    "到办事现场次数",
-]
+ITEM_HEADER = [c.header for c in ITEM_COLUMNS]
 
 
 def write_csv(
