@@ -33,13 +33,7 @@ def item_rows(
             strict=True,
         )
     )
-    combined = ingest.Loaded(
-        rows=library.combine_levels({lv: x.rows for lv, x in loaded.items()}),
-        rejected_rows=pd.concat([x.rejected_rows for x in loaded.values()], ignore_index=True),
-        rejected_files=pd.concat([x.rejected_files for x in loaded.values()], ignore_index=True),
-        files_read=sum(x.files_read for x in loaded.values()),
-        rows_read=sum(x.rows_read for x in loaded.values()),
-    )
+    combined = ingest.combine(loaded)
     context.add_output_metadata(
         {
             "dagster/row_count": len(combined.rows),

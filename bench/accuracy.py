@@ -51,7 +51,7 @@ TARGETS = {
 
 def load(data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     cat = ingest.load_catalogue(data_dir).rows
-    rows = library.combine_levels({lv: ingest.load_level(data_dir, lv).rows for lv in LEVELS})
+    rows = ingest.combine({lv: ingest.load_level(data_dir, lv) for lv in LEVELS}).rows
     truth = pd.read_csv(data_dir / "truth.csv", dtype=str, keep_default_na=False)
     truth["source_row"] = truth["source_row"].astype(int)
     rows = rows.merge(

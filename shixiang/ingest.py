@@ -312,6 +312,32 @@ def parse_use_levels(values: pd.Series) -> pd.Series:
     return values.map(lookup).fillna("").astype("str")
 
 
+def level_allowed(levels: pd.Series, use_level_keys: pd.Series) -> pd.Series:
+    """Whether each row's level is among its item's 行使层级 keys (as :func:`parse_use_levels`
+    writes them, e.g. "province,city,county")."""
+    level = levels.fillna("")
+    keys = use_level_keys.fillna("")
+    allowed = pd.Series(False, index=levels.index)
+    for lv in LEVELS:
+        allowed |= (level == lv) & keys.str.contains(lv, regex=False)
+    return allowed
+
+
+def combine(loaded: dict[str, Loaded]) -> Loaded:
+    """The five levels' results as one: accepted rows in level order, every rejection."""
+    parts = [loaded[lv].rows for lv in LEVELS if lv in loaded and len(loaded[lv].rows)]
+    rows = (
+        pd.concat(parts, ignore_index=True) if parts else next(iter(loaded.values())).rows.iloc[0:0]
+    )
+    return Loaded(
+        rows=rows,
+        rejected_rows=pd.concat([x.rejected_rows for x in loaded.values()], ignore_index=True),
+        rejected_files=pd.concat([x.rejected_files for x in loaded.values()], ignore_index=True),
+        files_read=sum(x.files_read for x in loaded.values()),
+        rows_read=sum(x.rows_read for x in loaded.values()),
+    )
+
+
 def load_catalogue(data_dir: Path) -> Loaded:
     """Read every file under ``catalogue/``. Only blank rows are rejected here: the catalogue
     suite (a blocking check) judges the rest, so a broken catalogue stops the run instead of

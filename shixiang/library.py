@@ -113,14 +113,6 @@ UNIFIED_ELEMENTS = {
 }
 
 
-def combine_levels(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate the five levels' accepted rows in level order."""
-    parts = [frames[lv] for lv in LEVELS if lv in frames and len(frames[lv])]
-    if not parts:
-        return frames[LEVELS[0]].iloc[0:0].copy() if LEVELS[0] in frames else pd.DataFrame()
-    return pd.concat(parts, ignore_index=True)
-
-
 def decide(
     items: pd.DataFrame, catalogue: pd.DataFrame, steward_decisions: pd.DataFrame | None = None
 ) -> pd.DataFrame:

@@ -23,14 +23,14 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from shixiang.config import (
-    LEVELS,
     STATUS_MATCHED,
     STATUS_REVIEW,
     STATUS_UNMATCHED,
     THRESHOLDS,
     MatchThresholds,
 )
-from shixiang.names import OPTIONAL_WORD_PATTERN, NameParts, display_key, parse_name
+from shixiang.ingest import level_allowed
+from shixiang.names import OPTIONAL_WORD_PATTERN, NameParts, parse_name
 
 # Methods, strongest first. Stored in unified_library.match_method.
 METHOD_ALIAS = "alias"  # a steward confirmed this normalised name before
@@ -275,24 +275,18 @@ def match_names(
     return out
 
 
-@dataclass(frozen=True)
-class RowDecisionColumns:
-    """Columns :func:`decide_rows` adds to the item rows."""
-
-    names: tuple[str, ...] = (
-        "status",
-        "business_code",
-        "catalogue_name",
-        "match_method",
-        "score",
-        "margin",
-        "candidates",
-        "explanation",
-        "name_key",
-    )
-
-
-DECISION_COLUMNS = RowDecisionColumns().names
+# Columns decide_rows adds to the item rows.
+DECISION_COLUMNS: tuple[str, ...] = (
+    "status",
+    "business_code",
+    "catalogue_name",
+    "match_method",
+    "score",
+    "margin",
+    "candidates",
+    "explanation",
+    "name_key",
+)
 
 
 def _norm_code(s: pd.Series) -> pd.Series:
@@ -547,11 +541,6 @@ def _explain(
     return out
 
 
-def key_display(raw: str) -> str:
-    """Readable canonical form of a raw name (for steward screens)."""
-    return display_key(parse_name(raw))
-
-
 def element_evidence(rows: pd.DataFrame) -> pd.Series:
     """Row-level evidence beyond the name, as text to append to the explanation of matched
     rows: 事项类型 agreement and whether the unit's level may exercise the item (行使层级).
@@ -571,10 +560,7 @@ def element_evidence(rows: pd.DataFrame) -> pd.Series:
         + "”）",
     )
     keys = rows["cat_use_level_keys"].fillna("")
-    level = rows["level"].fillna("")
-    allowed = pd.Series(False, index=rows.index)
-    for lv in LEVELS:
-        allowed |= (level == lv) & keys.str.contains(lv, regex=False)
+    allowed = level_allowed(rows["level"], keys)
     out = out + np.where(has_match & (keys != "") & allowed, "；本级在行使层级内", "")
     out = out + np.where(has_match & (keys != "") & ~allowed, "；本级不在行使层级内", "")
     return out

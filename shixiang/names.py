@@ -397,13 +397,3 @@ def phonetic(key: str) -> str:
     (输入法错字). Uses each character's first reading, the same on both sides, which is what a
     comparison needs (and ~100x faster than phrase-aware pypinyin.lazy_pinyin)."""
     return " ".join(_char_sound(ch) for ch in key)
-
-
-def display_key(parts: NameParts) -> str:
-    """The key as a steward reads it: stem（situation）（scope）."""
-    out = parts.stem
-    if parts.situation:
-        out += f"（{parts.situation}）"
-    if parts.scope:
-        out += "".join(f"（{s}）" for s in parts.scope.split("|"))
-    return out

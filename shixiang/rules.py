@@ -15,11 +15,11 @@ import pandas as pd
 from shixiang.config import (
     HANDLING_TYPES,
     LEVEL_LABELS,
-    LEVELS,
     STATUS_CONFIRMED,
     STATUS_MATCHED,
     VISIT_COUNTS,
 )
+from shixiang.ingest import level_allowed
 
 # A claimed 基本编码: letters, digits and hyphens (the catalogue suites use the same pattern).
 CODE_PATTERN = r"[0-9A-Z-]{4,36}"
@@ -251,10 +251,7 @@ def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     r["limit_days"] = limit_days
 
     use_levels = r["cat_use_level_keys"].fillna("")
-    level = r["level"].fillna("")
-    level_allowed = pd.Series(False, index=r.index)
-    for lv in LEVELS:
-        level_allowed |= (level == lv) & use_levels.str.contains(lv, regex=False)
+    allowed = level_allowed(r["level"], use_levels)
     claimed = r["claimed_code"].astype("str").str.strip().str.upper()
     cat_base = r["cat_base_code"].astype("str").str.upper()
     cat_code = r["business_code"].astype("str").str.upper()
@@ -272,7 +269,7 @@ def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     checks: dict[str, pd.Series] = {
         "QC-001": matched & r["item_type"].notna() & (r["item_type"] != r["cat_item_type"]),
-        "QC-002": matched & (use_levels != "") & ~level_allowed,
+        "QC-002": matched & (use_levels != "") & ~allowed,
         "QC-003": matched
         & r["claimed_code"].notna()
         & (claimed != cat_base)
