@@ -22,6 +22,7 @@ from shixiang.schema import CATALOGUE_COLUMNS, ITEM_COLUMNS, Column, fold_header
 
 REJECTED_ROW_COLUMNS = ["source_file", "source_row", "reason", "raw"]
 REJECTED_FILE_COLUMNS = ["source_file", "reason"]
+_EXTRA = "extra::"  # prefix of columns outside the contract while a folder is being read
 
 
 class InputFileError(Exception):
@@ -117,34 +118,51 @@ def read_raw_table(path: Path) -> tuple[pd.DataFrame, str]:
     return frame, encoding
 
 
-def _map_headers(
-    frame: pd.DataFrame, columns: tuple[Column, ...]
-) -> tuple[pd.DataFrame, list[str]]:
-    """Rename known headers to internal names; return the frame and the extra column names."""
+def _internal_headers(headers: pd.Index, columns: tuple[Column, ...]) -> list[str]:
+    """A file's headers as internal names: contract headers (and their aliases) by their
+    column's name, the first one only when two map to the same column; everything else kept
+    with the ``extra::`` prefix. Raises when a required column is missing."""
     mapping = header_map(columns)
-    rename: dict[str, str] = {}
-    extras: list[str] = []
-    for col in frame.columns:
+    out: list[str] = []
+    taken: set[str] = set()
+    for col in headers:
         target = mapping.get(fold_header(col))
-        if target and target not in rename.values():
-            rename[col] = target
+        if target and target not in taken:
+            taken.add(target)
+            out.append(target)
         else:
-            extras.append(str(col))
-    frame = frame.rename(columns=rename)
-    missing = [c for c in columns if c.required and c.name not in frame.columns]
+            out.append(_EXTRA + str(col))
+    missing = [c for c in columns if c.required and c.name not in taken]
     if missing:
         names = "、".join(c.header for c in missing)
         raise InputFileError(f"缺少必需列：{names}")
-    return frame, extras
+    return out
+
+
+def compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each Arrow-backed column in one contiguous chunk.
+
+    Concatenating thousands of small per-file frames leaves every column in thousands of
+    chunks, and everything downstream (string methods, GX, matching) pays per chunk: the
+    village suite ran 2.6× and the matching step 1.2× slower on such frames (500k rows)."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        arrow = getattr(s.array, "__arrow_array__", None)
+        if arrow is not None:
+            chunked = arrow()
+            if getattr(chunked, "num_chunks", 1) > 1:
+                s = pd.Series(
+                    pd.array(chunked.combine_chunks(), dtype=s.dtype), index=s.index, name=col
+                )
+        out[col] = s
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _clean_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Strip text cells; empty strings become missing values."""
     out = frame.astype("str").apply(lambda s: s.str.strip())
     return out.mask(out.isin(["", "nan", "None", "NaN"]))
-
-
-_EXTRA = "extra::"  # prefix of columns outside the contract while a folder is being read
 
 
 def _extra_json(frame: pd.DataFrame) -> pd.Series:
@@ -171,16 +189,14 @@ def _raw_json(frame: pd.DataFrame) -> pd.Series:
     )
 
 
-def _read_file(path: Path, rel: str, columns: tuple[Column, ...]) -> pd.DataFrame:
-    """One file → its cells under internal names (extras prefixed), with source columns."""
+def _read_file(path: Path, columns: tuple[Column, ...]) -> pd.DataFrame:
+    """One file → its cells under internal names (extras prefixed). Kept to the minimum of
+    pandas calls: a province sends thousands of small files and per-file work dominates."""
     raw, _encoding = read_raw_table(path)
     if raw.empty:
         raise InputFileError("只有表头，没有数据行")
-    frame, extras = _map_headers(raw, columns)
-    frame = frame.rename(columns={e: _EXTRA + e for e in extras})
-    frame.insert(0, "source_file", rel)
-    frame.insert(1, "source_row", np.arange(1, len(frame) + 1, dtype="int64"))
-    return frame
+    raw.columns = _internal_headers(raw.columns, columns)
+    return raw
 
 
 def _load_folder(
@@ -189,23 +205,29 @@ def _load_folder(
     """Read every file of a folder; clean the cells of all of them at once (per-file pandas
     work dominates when thousands of units each send a small file)."""
     frames: list[pd.DataFrame] = []
+    sources: list[str] = []
     rejected_files: list[dict[str, str]] = []
     files = list_input_files(root / folder)
     for path in files:
         rel = path.relative_to(root).as_posix()
         try:
-            frames.append(_read_file(path, rel, columns))
+            frames.append(_read_file(path, columns))
         except InputFileError as exc:
             rejected_files.append({"source_file": rel, "reason": str(exc)})
+        else:
+            sources.append(rel)
     if not frames:
         return None, rejected_files, len(files)
-    raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    cells = _clean_cells(raw.drop(columns=["source_file", "source_row"]))
+    raw = compact(pd.concat(frames, ignore_index=True)) if len(frames) > 1 else frames[0]
+    lengths = [len(f) for f in frames]
+    source_file = pd.Series(np.repeat(np.array(sources, dtype=object), lengths), dtype="str")
+    source_row = pd.Series(np.concatenate([np.arange(1, n + 1, dtype="int64") for n in lengths]))
+    cells = _clean_cells(raw)
     out = pd.DataFrame(
         {
-            "row_id": raw["source_file"] + ":" + raw["source_row"].astype(str),
-            "source_file": raw["source_file"],
-            "source_row": raw["source_row"],
+            "row_id": source_file + ":" + source_row.astype("str"),
+            "source_file": source_file,
+            "source_row": source_row,
         }
     )
     for col in columns:
@@ -327,7 +349,9 @@ def combine(loaded: dict[str, Loaded]) -> Loaded:
     """The five levels' results as one: accepted rows in level order, every rejection."""
     parts = [loaded[lv].rows for lv in LEVELS if lv in loaded and len(loaded[lv].rows)]
     rows = (
-        pd.concat(parts, ignore_index=True) if parts else next(iter(loaded.values())).rows.iloc[0:0]
+        compact(pd.concat(parts, ignore_index=True))
+        if parts
+        else next(iter(loaded.values())).rows.iloc[0:0]
     )
     return Loaded(
         rows=rows,

@@ -20,6 +20,7 @@ from shixiang.config import (
     STATUS_UNMATCHED,
 )
 from shixiang.matching import CatalogueIndex, decide_rows, element_evidence
+from shixiang.perf import gc_paused
 
 LIBRARY_COLUMNS = [
     "row_id",
@@ -121,7 +122,8 @@ def decide(
     index = CatalogueIndex.build(catalogue)
     in_force = decisions.effective(steward_decisions) if steward_decisions is not None else None
     aliases = decisions.aliases(in_force) if in_force is not None else None
-    decided = decide_rows(items, index, aliases)
+    with gc_paused():
+        decided = decide_rows(items, index, aliases)
     if in_force is not None:
         decided = decisions.apply(decided, in_force, index.attr["item_name"])
     else:

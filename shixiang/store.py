@@ -32,6 +32,7 @@ from sqlalchemy import (
 
 from shixiang.ingest import REJECTED_FILE_COLUMNS, REJECTED_ROW_COLUMNS
 from shixiang.library import LIBRARY_COLUMNS, REVIEW_COLUMNS, STATS_COLUMNS
+from shixiang.perf import gc_paused
 from shixiang.rules import QC_ISSUE_COLUMNS
 
 CATALOGUE_TABLE_COLUMNS = [
@@ -171,17 +172,20 @@ def ensure_schema(engine: Engine) -> None:
     metadata.create_all(engine, checkfirst=True)
 
 
-def _prepared(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """The table's columns of ``frame`` as builtin Python values, None for missing values."""
-    names = [c.name for c in table.columns if c.name in frame.columns]
-    sub = frame[names].copy()
-    for col in names:
+def _python_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Rows of ``frame[columns]`` as tuples of builtin Python values, None for missing values.
+
+    Converted column by column (one vectorised call each) and zipped: on 500k library rows
+    this is about half the cost of ``astype(object)`` + ``itertuples``."""
+    values = []
+    for col in columns:
+        s = frame[col]
         if col in _INT:
-            sub[col] = pd.to_numeric(sub[col], errors="coerce").astype("Int64")
+            s = pd.to_numeric(s, errors="coerce").astype("Int64")
         elif col in _FLOAT:
-            sub[col] = pd.to_numeric(sub[col], errors="coerce").astype("float64")
-    sub = sub.astype(object)
-    return sub.where(sub.notna(), None)
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        values.append(s.to_numpy(dtype=object, na_value=None).tolist())
+    return list(zip(*values, strict=True))
 
 
 def _insert_frame(conn, table: Table, frame: pd.DataFrame, batch_size: int) -> None:
@@ -189,20 +193,25 @@ def _insert_frame(conn, table: Table, frame: pd.DataFrame, batch_size: int) -> N
     elsewhere (SQLAlchemy's per-row dict handling costs more than the database on 500k rows).
     Rows are converted to Python values one batch at a time to bound memory."""
     columns = [c.name for c in table.columns if c.name in frame.columns]
+    with gc_paused():
+        _copy_or_insert(conn, table, frame, columns, batch_size)
+
+
+def _copy_or_insert(
+    conn, table: Table, frame: pd.DataFrame, columns: list[str], batch_size: int
+) -> None:
     quoted = ", ".join(f'"{c}"' for c in columns)
     if conn.dialect.name == "postgresql":
         cur = conn.connection.driver_connection.cursor()
         with cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
             for start in range(0, len(frame), batch_size):
-                batch = _prepared(frame.iloc[start : start + batch_size], table)
-                for row in batch.itertuples(index=False, name=None):
+                for row in _python_rows(frame.iloc[start : start + batch_size], columns):
                     copy.write_row(row)
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join(mark for _ in columns)})'
     for start in range(0, len(frame), batch_size):
-        batch = _prepared(frame.iloc[start : start + batch_size], table)
-        conn.exec_driver_sql(sql, list(batch.itertuples(index=False, name=None)))
+        conn.exec_driver_sql(sql, _python_rows(frame.iloc[start : start + batch_size], columns))
 
 
 def _sync_output_schema(conn) -> None:
