@@ -140,13 +140,33 @@ def _level_free_text(p: NameParts) -> str:
     return text
 
 
+def _top_k_positions(block: np.ndarray, k: int) -> np.ndarray:
+    """Column positions of the k highest scores of each row of a uint8 score block, best
+    first, ties to the lower position. k passes of ``argmax`` (SIMD over uint8) instead of
+    ``argpartition``, which costs ~15 ns an element: 0.8 s on 46,000 names × 1,300 items."""
+    work = block.astype(np.int16)
+    rows = np.arange(work.shape[0])
+    out = np.empty((work.shape[0], k), dtype=np.int64)
+    for j in range(k):
+        best = work.argmax(axis=1)
+        out[:, j] = best
+        work[rows, best] = -1  # below every score: never picked twice
+    return out
+
+
 def _top_candidates(
     queries: list[str], index: CatalogueIndex, k: int, chunk: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k catalogue positions and ratio scores for each query (vectorised, chunked).
 
-    The full query × catalogue block is scored as uint8 (a quarter of float32's memory and
-    faster to rank); the k kept candidates are then re-scored exactly with ``cpdist``."""
+    Each distinct query is scored once (distinct raw names share keys: 46,000 names have
+    28,000 keys). The full query × catalogue block is scored as uint8 (a quarter of float32's
+    memory and faster to rank); the k kept candidates are then re-scored exactly with
+    ``cpdist``."""
+    codes, distinct = pd.factorize(pd.Series(queries, dtype=object))
+    if len(distinct) < len(queries):
+        idx, score = _top_candidates(distinct.tolist(), index, k, chunk)
+        return idx[codes], score[codes]
     n = len(queries)
     k = max(1, min(k, len(index.choices)))
     top_idx = np.zeros((n, k), dtype=np.int64)
@@ -157,14 +177,16 @@ def _top_candidates(
     for start in range(0, n, chunk):
         q = queries[start : start + chunk]
         block = process.cdist(q, index.choices, scorer=fuzz.ratio, dtype=np.uint8, workers=-1)
-        part = np.argpartition(block, kth=block.shape[1] - k, axis=1)[:, -k:]
+        # Two spare candidates: uint8 rounding ties scores that differ by < 1, and the exact
+        # re-score decides between them.
+        part = _top_k_positions(block, min(k + 2, len(index.choices)))
         exact = process.cpdist(
-            np.repeat(np.asarray(q, dtype=object), k),
+            np.repeat(np.asarray(q, dtype=object), part.shape[1]),
             choices[part.ravel()],
             scorer=fuzz.ratio,
             workers=-1,
         ).reshape(part.shape)
-        order = np.argsort(-exact, axis=1, kind="stable")
+        order = np.argsort(-exact, axis=1, kind="stable")[:, :k]
         top_idx[start : start + chunk] = np.take_along_axis(part, order, axis=1)
         top_score[start : start + chunk] = np.take_along_axis(exact, order, axis=1)
     return top_idx, top_score
@@ -200,8 +222,9 @@ def match_names(
     )
     method = pd.Series(METHOD_NONE, index=uniq, dtype="str")
     code = pd.Series(np.nan, index=uniq, dtype="str")
+    uniq_names = np.asarray(uniq.tolist(), dtype=object)  # iterating an Arrow index is slow
     for label, key_of, table in tiers:
-        todo = uniq[code.isna().to_numpy()]
+        todo = uniq_names[code.isna().to_numpy()]
         found = pd.Series([table.get(key_of(part_of[n])) for n in todo], index=todo, dtype="str")
         found = found.dropna()
         code[found.index] = found
@@ -246,13 +269,16 @@ def match_names(
     item_codes = index.items["business_code"].astype(str).to_numpy()
     item_sit = index.items["name_situation"].to_numpy()
     cand_codes = item_codes[top_idx] if top_idx.size else np.empty((len(uniq), 0), dtype=object)
-    best = top_score[:, 0] if top_score.shape[1] else np.zeros(len(uniq))
-    second = top_score[:, 1] if top_score.shape[1] > 1 else np.zeros(len(uniq))
+    best = top_score[:, 0].astype(np.float64) if top_score.shape[1] else np.zeros(len(uniq))
+    second = top_score[:, 1].astype(np.float64) if top_score.shape[1] > 1 else np.zeros(len(uniq))
+    shown = thresholds.top_candidates
     out["candidates"] = [
-        [(str(c), round(float(s), 1)) for c, s in zip(cs, ss, strict=True)][
-            : thresholds.top_candidates
-        ]
-        for cs, ss in zip(cand_codes, top_score, strict=True)
+        list(zip(cs, ss, strict=True))
+        for cs, ss in zip(
+            cand_codes[:, :shown].tolist(),
+            top_score[:, :shown].astype(np.float64).round(1).tolist(),
+            strict=True,
+        )
     ]
     best_sit = item_sit[top_idx[:, 0]] if top_idx.size else np.array([""] * len(uniq))
     sit = out["name_situation"].to_numpy()
@@ -310,8 +336,12 @@ def decide_rows(
         else pd.Series(np.nan, index=items.index, dtype="str")
     )
     pairs = pd.DataFrame({"item_name": items["item_name"].astype("str"), "claimed_code": claimed})
-    codes, uniques = pd.MultiIndex.from_frame(pairs).factorize()
-    distinct = uniques.set_names(["item_name", "claimed_code"]).to_frame(index=False)
+    # One string key per pair (a missing code is not the empty code), factorised by Arrow:
+    # several times faster than factorising a two-level MultiIndex.
+    code_part = ("\x1f" + pairs["claimed_code"].astype("str")).fillna("\x1e")
+    codes, _ = pd.factorize(pairs["item_name"] + code_part)
+    first = np.unique(codes, return_index=True)[1]  # factorize numbers by first appearance
+    distinct = pairs.iloc[first].reset_index(drop=True)
     decided = _decide_distinct(distinct, index, aliases, thresholds)
     out = items.copy()
     for col in DECISION_COLUMNS:
@@ -487,6 +517,16 @@ def _candidates_json(
     first = ~keys.duplicated()
     cache: dict[str, str] = {}
     names = index.attr["item_name"]
+    # The same text json.dumps writes for [{"business_code": c, "name": n, "score": s}, …],
+    # with each code and name encoded once instead of once per distinct row key.
+    entry_head = {
+        c: '{"business_code": '
+        + json.dumps(c, ensure_ascii=False)
+        + ', "name": '
+        + json.dumps(n, ensure_ascii=False)
+        + ', "score": '
+        for c, n in names.items()
+    }
     for k, cands, c, score in zip(
         keys[first],
         per_row.loc[first, "candidates"],
@@ -497,10 +537,7 @@ def _candidates_json(
         cands = list(cands) if isinstance(cands, list) else []
         if isinstance(c, str) and all(c != x[0] for x in cands):
             cands = [(c, float(score)), *cands[:-1]] if cands else [(c, 100.0)]
-        cache[k] = json.dumps(
-            [{"business_code": x, "name": names[x], "score": sc} for x, sc in cands],
-            ensure_ascii=False,
-        )
+        cache[k] = "[" + ", ".join(entry_head[x] + json.dumps(sc) + "}" for x, sc in cands) + "]"
     return keys.map(cache)
 
 

@@ -164,6 +164,19 @@ _LEADING_VERBS = (
 # 对…的审批 frames.
 _FRAME = re.compile(r"^对(.{2,})的([\u4e00-\u9fff]{2})$")
 # Connectors and punctuation that carry no identity.
+# Fast paths for _rewrite: the leading verbs by first character (same order as above), and
+# one alternation per rewrite table to skip tables none of whose words occur in a name.
+_VERBS_BY_FIRST: dict[str, tuple[str, ...]] = {
+    ch: tuple(v for v in _LEADING_VERBS if v[0] == ch) for ch in {v[0] for v in _LEADING_VERBS}
+}
+_REWRITE_TABLES: tuple[tuple[re.Pattern[str], dict[str, str], str], ...] = tuple(
+    (re.compile("|".join(map(re.escape, table))), table, label)
+    for table, label in (
+        (ABBREVIATIONS, "简称"),
+        (VERB_SYNONYMS, "同义动词"),
+        (_INNER_SITUATIONS, "办理情形同义词"),
+    )
+)
 _CONNECTORS = re.compile(r"[的和及与、,，/·•.．\-—_“”\"'‘’《》〈〉<>「」『』:：;；]")
 _SPACES = re.compile(r"\s+")
 _BRACKETS = str.maketrans(
@@ -286,18 +299,21 @@ def _rewrite(stem: str, notes: list[str]) -> tuple[str, str]:
         notes.append("对…的句式")
     for _ in range(2):  # 登记注销扣缴税款 → 注销扣缴税款登记 → 扣缴税款登记注销
         verb = next(
-            (v for v in _LEADING_VERBS if stem.startswith(v) and len(stem) >= len(v) + 2), None
+            (
+                v
+                for v in _VERBS_BY_FIRST.get(stem[:1], ())
+                if stem.startswith(v) and len(stem) >= len(v) + 2
+            ),
+            None,
         )
         if verb is None:
             break
         stem = stem[len(verb) :] + verb
         notes.append("动词前置")
     sound = stem
-    for table, label in (
-        (ABBREVIATIONS, "简称"),
-        (VERB_SYNONYMS, "同义动词"),
-        (_INNER_SITUATIONS, "办理情形同义词"),
-    ):
+    for present, table, label in _REWRITE_TABLES:
+        if not present.search(stem):
+            continue
         for long, short in table.items():
             if long in stem:
                 stem = stem.replace(long, short)
