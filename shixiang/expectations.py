@@ -76,6 +76,9 @@ _BATCH = "whole_frame"
 # (partial_unexpected_list and partial_unexpected_counts keep 20 of them).
 _DOCS_SITE = "run"
 _DOCS_STATE = "_gx"
+# GX's page views with a per-process template cache (shixiang/gx_views.py).
+_PAGE_VIEW = {"module_name": "shixiang.gx_views", "class_name": "CachedPageView"}
+_INDEX_VIEW = {"module_name": "shixiang.gx_views", "class_name": "CachedIndexPageView"}
 _DOCS_DROPPED_KEYS = frozenset(
     {
         "unexpected_list",
@@ -501,7 +504,12 @@ def _docs_context(docs_dir: Path) -> Any:
             "class_name": "TupleFilesystemStoreBackend",
             "base_directory": str(docs_dir),
         },
-        "site_section_builders": {"profiling": "None"},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "view": _INDEX_VIEW},
+        "site_section_builders": {
+            "profiling": "None",
+            "validations": {"view": _PAGE_VIEW},
+            "expectations": {"view": _PAGE_VIEW},
+        },
     }
     config = DataContextConfig(
         store_backend_defaults=defaults,

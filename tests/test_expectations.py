@@ -7,6 +7,7 @@ caches it) and the clean frames are validated once per suite in module-scoped fi
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -580,3 +581,24 @@ def test_docs_failure_keeps_the_outcome(tmp_path, monkeypatch, caplog) -> None:
 def test_import_does_not_load_gx() -> None:
     code = "import sys, shixiang.expectations; assert 'great_expectations' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def _page_text(path: str, run: str) -> str:
+    """A docs page without what differs between any two renderings: ids, times, the run."""
+    html = Path(path).read_text(encoding="utf-8").replace(run, "RUN")
+    html = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", html)
+    return re.sub(r"\d{8}T\d{6}\.\d+Z|\d{4}-\d\d-\d\d[ T][\d:.]+( UTC)?|\d{10}\.\d+", "TIME", html)
+
+
+def test_docs_templates_compile_once_per_process_and_pages_stay_the_same(tmp_path) -> None:
+    from shixiang import gx_views
+
+    df = implementation_frame()
+    df["visits"] = _str(["9"] * len(df))
+    first = ex.validate(df, "implementation_lists", docs_dir=tmp_path / "run-a", docs_label="x")
+    compiled = dict(gx_views._CACHE._code)
+    assert compiled  # GX's templates went through the shared cache
+    second = ex.validate(df, "implementation_lists", docs_dir=tmp_path / "run-b", docs_label="x")
+    assert gx_views._CACHE._code == compiled  # the second site reused them, compiled nothing
+    assert _page_text(first.docs_path, "run-a") == _page_text(second.docs_path, "run-b")
+    assert "Failed" in Path(second.docs_path).read_text(encoding="utf-8")
