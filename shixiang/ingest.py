@@ -104,7 +104,9 @@ def read_raw_table(path: Path) -> tuple[pd.DataFrame, str]:
             frame = pd.read_csv(
                 io.StringIO(text),
                 sep=sep,
-                dtype=str,
+                # Python strings per file; the folder's cells become Arrow strings once, after
+                # concatenation (_clean_cells): a thousand small files cost a second less.
+                dtype=object,
                 keep_default_na=False,
                 skip_blank_lines=False,
                 quoting=csv.QUOTE_MINIMAL,

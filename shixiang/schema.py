@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,10 @@ def fold_header(text: object) -> str:
     return "".join(s.split()).lower()
 
 
+@cache
 def header_map(columns: tuple[Column, ...]) -> dict[str, str]:
-    """Folded header or alias → internal column name."""
+    """Folded header or alias → internal column name (cached: asked once per input file;
+    callers must not modify the returned dict)."""
     out: dict[str, str] = {}
     for col in columns:
         for h in (col.header, col.name, *col.aliases):
