@@ -205,7 +205,7 @@ def match_names(
     """
     aliases = aliases or {}
     uniq = pd.Index(pd.unique(names.dropna().astype(str)))
-    parts = [parse_name(n) for n in uniq]
+    parts = [parse_name(n) for n in uniq.tolist()]
     out = pd.DataFrame(index=uniq)
     out["name_key"] = [p.key for p in parts]
     out["name_situation"] = [p.situation for p in parts]
@@ -288,7 +288,10 @@ def match_names(
     # Scores: equivalences score the similarity of the matched item's key (100 when equal).
     matched_keys = code.map(index.attr["name_key"]).fillna("")
     eq_score = np.array(
-        [fuzz.ratio(a, b) if b else 0.0 for a, b in zip(out["name_key"], matched_keys, strict=True)]
+        [
+            fuzz.ratio(a, b) if b else 0.0
+            for a, b in zip(out["name_key"].tolist(), matched_keys.tolist(), strict=True)
+        ]
     )
     out["method"] = method
     out["business_code"] = code
@@ -319,6 +322,23 @@ def _norm_code(s: pd.Series) -> pd.Series:
     return s.astype("str").str.strip().str.upper().mask(s.isna())
 
 
+def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Group identical rows of ``frame`` (missing values equal to each other, not to "").
+
+    Returns (code of each row, position of each group's first row); codes number groups by
+    first appearance, so ``frame.iloc[first]`` lists the groups in code order. Each column
+    is factorised on its own (Arrow does strings fast) and the integer codes are combined:
+    several times faster than factorising a MultiIndex or grouping on 500k rows."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for col in frame.columns:
+        col_codes, uniques = pd.factorize(frame[col], use_na_sentinel=False)
+        combined = combined * (len(uniques) + 1) + col_codes
+        combined, _ = pd.factorize(combined)  # renumber: keeps the product far from overflow
+    codes, _ = pd.factorize(combined)
+    first = np.unique(codes, return_index=True)[1] if len(codes) else np.empty(0, np.int64)
+    return codes.astype(np.int64), first
+
+
 def decide_rows(
     items: pd.DataFrame,
     index: CatalogueIndex,
@@ -336,11 +356,7 @@ def decide_rows(
         else pd.Series(np.nan, index=items.index, dtype="str")
     )
     pairs = pd.DataFrame({"item_name": items["item_name"].astype("str"), "claimed_code": claimed})
-    # One string key per pair (a missing code is not the empty code), factorised by Arrow:
-    # several times faster than factorising a two-level MultiIndex.
-    code_part = ("\x1f" + pairs["claimed_code"].astype("str")).fillna("\x1e")
-    codes, _ = pd.factorize(pairs["item_name"] + code_part)
-    first = np.unique(codes, return_index=True)[1]  # factorize numbers by first appearance
+    codes, first = distinct_rows(pairs)
     distinct = pairs.iloc[first].reset_index(drop=True)
     decided = _decide_distinct(distinct, index, aliases, thresholds)
     out = items.copy()
@@ -453,11 +469,12 @@ def _claimed_code_evidence(
     distinct = pairs.dropna(subset=["claimed"]).drop_duplicates()
     stem, main = index.attr["name_stem"], index.attr.get("main_item_name", {})
     situation, key = index.attr["name_situation"], index.attr["name_key"]
-    resolved = per_name["business_code"].to_dict()
-    name_situation = per_name["name_situation"].to_dict()
-    name_key = per_name["name_key"].to_dict()
+    by_name = per_name.index.tolist()  # plain dicts: Series.to_dict boxes value by value
+    resolved = dict(zip(by_name, per_name["business_code"].tolist(), strict=True))
+    name_situation = dict(zip(by_name, per_name["name_situation"].tolist(), strict=True))
+    name_key = dict(zip(by_name, per_name["name_key"].tolist(), strict=True))
     rows = []
-    for name, code in zip(distinct["name"], distinct["claimed"], strict=True):
+    for name, code in zip(distinct["name"].tolist(), distinct["claimed"].tolist(), strict=True):
         family = index.by_base_code.get(code) or ([code] if code in index.position else [])
         matched = resolved[name]
         agrees = isinstance(matched, str) and matched in family
@@ -528,10 +545,10 @@ def _candidates_json(
         for c, n in names.items()
     }
     for k, cands, c, score in zip(
-        keys[first],
-        per_row.loc[first, "candidates"],
-        code[first],
-        per_row.loc[first, "score"],
+        keys[first].tolist(),
+        per_row.loc[first, "candidates"].tolist(),
+        code[first].tolist(),
+        per_row.loc[first, "score"].tolist(),
         strict=True,
     ):
         cands = list(cands) if isinstance(cands, list) else []
@@ -583,6 +600,14 @@ def element_evidence(rows: pd.DataFrame) -> pd.Series:
     rows: 事项类型 agreement and whether the unit's level may exercise the item (行使层级).
     ``rows`` carries ``item_type``, ``level`` and the matched item's ``cat_item_type`` and
     ``cat_use_level_keys``. Disagreements are also quality issues (QC-001, QC-002)."""
+    columns = ["item_type", "cat_item_type", "level", "cat_use_level_keys"]
+    codes, first = distinct_rows(rows[columns])
+    evidence = _element_evidence(rows[columns].iloc[first].reset_index(drop=True))
+    return pd.Series(evidence.array.take(codes), index=rows.index, dtype="str")
+
+
+def _element_evidence(rows: pd.DataFrame) -> pd.Series:
+    """:func:`element_evidence` on distinct combinations of the columns it reads."""
     has_match = rows["cat_item_type"].notna()
     unit_type = rows["item_type"]
     same_type = unit_type == rows["cat_item_type"]
