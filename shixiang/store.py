@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Column,
@@ -175,16 +176,23 @@ def ensure_schema(engine: Engine) -> None:
 def _python_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
     """Rows of ``frame[columns]`` as tuples of builtin Python values, None for missing values.
 
-    Converted column by column (one vectorised call each) and zipped: on 500k library rows
-    this is about half the cost of ``astype(object)`` + ``itertuples``."""
+    Converted column by column (one vectorised call each) and zipped. Text columns are
+    factorised first, so a value repeated on many rows (a level, a status, an explanation)
+    is one Python string shared by those rows: fewer objects to build, and the driver
+    encodes each distinct string to UTF-8 once (SQLite insert of 500k library rows
+    8-9 s -> 6-7.5 s)."""
     values = []
     for col in columns:
         s = frame[col]
-        if col in _INT:
-            s = pd.to_numeric(s, errors="coerce").astype("Int64")
-        elif col in _FLOAT:
-            s = pd.to_numeric(s, errors="coerce").astype("float64")
-        values.append(s.to_numpy(dtype=object, na_value=None).tolist())
+        if col in _INT or col in _FLOAT:
+            s = pd.to_numeric(s, errors="coerce").astype("Int64" if col in _INT else "float64")
+            values.append(s.to_numpy(dtype=object, na_value=None).tolist())
+            continue
+        codes, uniques = pd.factorize(s)  # missing values get code -1
+        shared = np.empty(len(uniques) + 1, dtype=object)
+        shared[: len(uniques)] = np.asarray(uniques, dtype=object)
+        shared[-1] = None
+        values.append(shared[codes].tolist())
     return list(zip(*values, strict=True))
 
 
