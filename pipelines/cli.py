@@ -77,6 +77,34 @@ def _print_failed_check(evaluation) -> None:
         )
 
 
+def _step_seconds(instance, run_id: str) -> dict[str, float]:
+    """Wall time of each step of a run (assets and checks), from the run's event log."""
+    import dagster as dg
+
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or not event.step_key:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[event.step_key] = record.timestamp
+        elif (event.is_step_success or event.is_step_failure) and event.step_key in started:
+            seconds[event.step_key] = round(record.timestamp - started[event.step_key], 2)
+    return seconds
+
+
+def _report_timings(seconds: dict[str, float], target: str) -> None:
+    """``--timings``: a table on standard output ("-"), or JSON into a file."""
+    if target != "-":
+        Path(target).write_text(json.dumps(seconds, ensure_ascii=False, indent=2), "utf-8")
+        return
+    width = max((len(k) for k in seconds), default=0)
+    print("各步骤用时（秒，按用时从长到短）：")
+    for step, sec in sorted(seconds.items(), key=lambda kv: -kv[1]):
+        print(f"  {step:<{width}}  {sec:7.2f}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
@@ -117,6 +145,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
     )
     elapsed = time.perf_counter() - started
+    if args.timings:
+        _report_timings(_step_seconds(instance, result.run_id), args.timings)
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     for e in failed_checks:
         _print_failed_check(e)
@@ -200,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.add_argument(
         "--measure", action="store_true", help="also report the Python heap peak (slower)"
+    )
+    run.add_argument(
+        "--timings",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="report each step's wall time: a table, or JSON into FILE",
     )
     run.set_defaults(func=cmd_run)
 

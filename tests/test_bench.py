@@ -38,4 +38,8 @@ def test_scale_bench_small(tmp_path: Path) -> None:
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["rows"] > 15_000
     assert result["matching_s"] > 0 and result["speedup_vs_baseline"] > 1
-    assert result["run_exit"] == 0 and result["run_peak_rss_mib"] > 0
+    for label in ("run", "rerun"):  # into an empty database, then over the published library
+        assert result[f"{label}_exit"] == 0 and result[f"{label}_peak_rss_mib"] > 0
+        steps = result[f"{label}_steps_s"]
+        assert {"matched_items", "published_library"} <= set(steps)
+        assert 0 < sum(steps.values()) < result[f"{label}_s"]

@@ -1,5 +1,6 @@
 """The command line: run (exit codes, summary) and export (csv/xlsx, formula-safe)."""
 
+import json
 from pathlib import Path
 
 import openpyxl
@@ -79,3 +80,22 @@ def test_exported_cells_cannot_run_as_formulas(tmp_path: Path) -> None:
     assert ws["A2"].value == '\'=HYPERLINK("http://x")'
     assert ws["A2"].data_type == "s"
     assert ws["A4"].value == "正常名称"
+
+
+@pytest.mark.slow
+def test_run_reports_each_steps_time(mini_dir: Path, tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    timings = tmp_path / "timings.json"
+    args = ["run", "--data-dir", str(mini_dir), "--database-url", url, "--log-level", "ERROR"]
+    assert cli.main([*args, "--timings", str(timings)]) == 0
+    seconds = json.loads(timings.read_text(encoding="utf-8"))
+    # every asset and check of the nightly job ran once and took a measurable, plausible time
+    assert {"matched_items", "published_library", "catalogue_catalogue_suite"} <= set(seconds)
+    assert len(seconds) == 22 and all(0 <= s < 120 for s in seconds.values())
+    capsys.readouterr()
+    assert cli.main([*args, "--timings"]) == 0
+    out = capsys.readouterr().out
+    table = [line.split() for line in out.split("各步骤用时", 1)[1].splitlines()[1:23]]
+    assert {step for step, _ in table} == set(seconds)
+    times = [float(sec) for _, sec in table]
+    assert times == sorted(times, reverse=True)  # longest first
