@@ -113,6 +113,7 @@ class CatalogueIndex:
                     "item_name",
                     "name_key",
                     "name_situation",
+                    "name_scope",
                     "name_stem",
                     "main_item_name",
                 )
@@ -473,6 +474,8 @@ def _claimed_code_evidence(
     resolved = dict(zip(by_name, per_name["business_code"].tolist(), strict=True))
     name_situation = dict(zip(by_name, per_name["name_situation"].tolist(), strict=True))
     name_key = dict(zip(by_name, per_name["name_key"].tolist(), strict=True))
+    name_scope = dict(zip(by_name, per_name["name_scope"].tolist(), strict=True))
+    scope = index.attr["name_scope"]
     rows = []
     for name, code in zip(distinct["name"].tolist(), distinct["claimed"].tolist(), strict=True):
         family = index.by_base_code.get(code) or ([code] if code in index.position else [])
@@ -486,9 +489,13 @@ def _claimed_code_evidence(
             )
         target, score = None, 0.0
         if not isinstance(matched, str) and family:
-            fits = [c for c in family if situation[c] == name_situation[name]]
-            if len(fits) != 1 and len(family) == 1 and not name_situation[name]:
-                fits = family
+            # The item the code names must fit the name's situation, and its scope may not
+            # contradict the name's: （个人） is not （用人单位）, whatever the code says.
+            own = name_scope[name]
+            family_ok = [c for c in family if not (own and scope[c] and own != scope[c])]
+            fits = [c for c in family_ok if situation[c] == name_situation[name]]
+            if len(fits) != 1 and len(family_ok) == 1 == len(family) and not name_situation[name]:
+                fits = family_ok
             if len(fits) == 1:
                 target = fits[0]
                 score = float(fuzz.ratio(name_key[name], key[target]))

@@ -200,6 +200,19 @@ _BRACKET_GROUP = re.compile(r"\(([^()]*)\)")
 # Words units insert or drop without naming another item: 失业个人登记 = 失业登记.
 OPTIONAL_WORDS: tuple[str, ...] = ("单位", "企业", "个人", "人员", "申请", "办理")
 OPTIONAL_WORD_PATTERN = re.compile("|".join(OPTIONAL_WORDS))
+# ...except a subject word that opens the name: it says whom the item serves, and real
+# catalogues list items that differ only by it (企业职工参保登记 beside 职工参保登记).
+SUBJECT_WORDS: tuple[str, ...] = ("单位", "企业", "个人", "人员")
+_LEADING_SUBJECT = re.compile("^(?:" + "|".join(SUBJECT_WORDS) + ")")
+
+
+def drop_optional_words(stem: str) -> str:
+    """``stem`` without its optional words, keeping a leading subject word; the stem itself
+    when nothing else would remain."""
+    lead = _LEADING_SUBJECT.match(stem)
+    keep = lead.group(0) if lead else ""
+    return (keep + OPTIONAL_WORD_PATTERN.sub("", stem[len(keep) :])) or stem
+
 
 _T2S = OpenCC("t2s")
 
@@ -228,8 +241,9 @@ class NameParts:
 
     @property
     def loose_key(self) -> str:
-        """The key with optional words (单位, 企业, 个人, 申请, 办理) dropped from the stem."""
-        stem = OPTIONAL_WORD_PATTERN.sub("", self.stem) or self.stem
+        """The key with optional words (单位, 企业, 个人, 人员, 申请, 办理) dropped from the
+        stem, except a subject word that opens it (see :func:`drop_optional_words`)."""
+        stem = drop_optional_words(self.stem)
         return (
             stem
             + ("#" + self.situation if self.situation else "")
@@ -328,7 +342,8 @@ def _rewrite(stem: str, notes: list[str]) -> tuple[str, str]:
 def parse_name(raw: str, loose: bool = False) -> NameParts:
     """Parse one item name. Pure and cached: call it on distinct names.
 
-    ``loose`` drops the optional words (单位, 企业, 个人, 人员, 申请, 办理) before the rewrites,
+    ``loose`` drops the optional words (单位, 企业, 个人, 人员, 申请, 办理; a leading subject word
+    stays, see :func:`drop_optional_words`) before the rewrites,
     wherever they stand (探矿权注销企业登记 → 探矿权注销登记)."""
     text = clean_text(raw)
     notes: list[str] = []
@@ -362,7 +377,7 @@ def parse_name(raw: str, loose: bool = False) -> NameParts:
         body = body[prefix.end() :]
         notes.append("层级或部门前缀")
     if loose:
-        body = OPTIONAL_WORD_PATTERN.sub("", body) or body
+        body = drop_optional_words(body)
     if "申请" in body:
         body = _SITUATION_APPLY.sub(r"\1", body)
     stem, sound = _rewrite(body, notes)

@@ -137,3 +137,29 @@ def test_alias_from_a_steward_is_applied_and_ignored_when_its_code_is_gone(
     assert (hit["status"], hit["match_method"]) == ("matched", "alias")
     gone = decide_rows(items, index, aliases={key: "NOT-IN-CATALOGUE"}).iloc[0]
     assert gone["status"] == "unmatched"
+
+
+def test_claimed_code_does_not_override_a_scope_conflict(tmp_path) -> None:
+    # Real 广安区 siblings under one 基本编码: the unit's name says （个人）, its code names the
+    # family whose only other member is for （用人单位）. Seen on a generated province (seed 11)
+    # as a wrong automatic match before scopes were compared.
+    def item(code: str, name: str) -> list[str]:
+        row = list(CATALOGUE_ROWS[0])
+        row[0], row[1], row[2], row[3] = code, "512014011000", "失业保险待遇发放账户维护申请", name
+        return row
+
+    write_csv(
+        tmp_path / "catalogue" / "cat.csv",
+        CATALOGUE_HEADER,
+        [item("51201401100003", "失业保险补贴发放账户维护（用人单位）")],
+    )
+    index = CatalogueIndex.build(ingest.load_catalogue(tmp_path).rows)
+    row = decide(index, ["村（社区）失业保险待遇发放账户维护（个人）"], ["512014011000"]).iloc[0]
+    assert row["status"] == "review" and pd.isna(row["business_code"])
+    assert "声明的基本编码" in row["explanation"]
+    # without the conflicting scope the same code is accepted
+    row = decide(index, ["失业保险补贴发放账户维护"], ["512014011000"]).iloc[0]
+    assert (row["status"], row["match_method"]) in {
+        ("matched", "claimed_code"),
+        ("matched", "exact"),
+    }

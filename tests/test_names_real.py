@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shixiang.matching import _level_free_text
+from shixiang.matching import _level_free_text, _optional_words_nest
 from shixiang.names import parse_name
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "reference" / "guangan_items.csv"
@@ -34,3 +34,24 @@ def test_no_two_distinct_real_names_share_a_key(real: pd.DataFrame, column: str)
 
 def test_every_real_name_parses_to_a_non_empty_stem(real: pd.DataFrame) -> None:
     assert real["name"].map(lambda n: bool(parse_name(n).stem)).all()
+
+
+def test_the_loose_tier_never_equates_two_real_names(real: pd.DataFrame) -> None:
+    """The loose tier accepts names with the same loose key whose optional words nest: with
+    either of two such real names withheld from a catalogue, the other would take its rows.
+    企业职工参保登记 and 职工参保登记 are both real: a leading subject word is kept."""
+    names = real["name"].unique().tolist()
+    parts = {n: parse_name(n) for n in names}
+    groups: dict[str, list[str]] = {}
+    for name, p in parts.items():
+        groups.setdefault(p.loose_key, []).append(name)
+    merged = [
+        (a, b)
+        for group in groups.values()
+        for i, a in enumerate(group)
+        for b in group[i + 1 :]
+        if parts[a].key != parts[b].key and _optional_words_nest(parts[a].stem, parts[b].stem)
+    ]
+    assert merged == []
+    assert parse_name("企业职工参保登记").loose_key != parse_name("职工参保登记").loose_key
+    assert parse_name("失业个人登记").loose_key == parse_name("失业登记").loose_key
