@@ -241,14 +241,11 @@ class NameParts:
 
     @property
     def loose_key(self) -> str:
-        """The key with optional words (单位, 企业, 个人, 人员, 申请, 办理) dropped from the
-        stem, except a subject word that opens it (see :func:`drop_optional_words`)."""
-        stem = drop_optional_words(self.stem)
-        return (
-            stem
-            + ("#" + self.situation if self.situation else "")
-            + ("@" + self.scope if self.scope else "")
-        )
+        """The key of the name parsed with its optional words (单位, 企业, 个人, 人员, 申请,
+        办理) dropped before the rewrites, except a subject word that opens it (see
+        :func:`drop_optional_words`): a word inserted between the situation and 登记
+        (采矿权延续单位登记) no longer hides the situation."""
+        return parse_name(self.raw, loose=True).key
 
 
 class _CharT2S(dict):

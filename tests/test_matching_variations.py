@@ -72,6 +72,7 @@ def decide(index: CatalogueIndex, name: str) -> pd.Series:
         ("verb synonym 审核", "水产苗种生产审核", "B07"),
         ("dropped connector", "对公民法律援助申请审批", "B20"),
         ("inserted object word", "失业个人登记", "B08"),
+        ("object word between situation and 登记", "采矿权转让变更单位登记", "B11"),
         ("stray spaces", "水产苗种 生产审批", "B07"),
         ("situation synonym 首次申请", "食品经营许可（首次申请）", "B15"),
         ("situation with 申请", "食品经营许可（注销申请）", "B17"),
