@@ -165,15 +165,13 @@ def _top_candidates(
     memory and faster to rank); the k kept candidates are then re-scored exactly with
     ``cpdist``."""
     codes, distinct = pd.factorize(pd.Series(queries, dtype=object))
-    if len(distinct) < len(queries):
-        idx, score = _top_candidates(distinct.tolist(), index, k, chunk)
-        return idx[codes], score[codes]
+    queries = distinct.tolist()
     n = len(queries)
     k = max(1, min(k, len(index.choices)))
     top_idx = np.zeros((n, k), dtype=np.int64)
     top_score = np.zeros((n, k), dtype=np.float32)
     if n == 0 or not index.choices:
-        return top_idx[:, :0], top_score[:, :0]
+        return top_idx[codes, :0], top_score[codes, :0]
     choices = np.asarray(index.choices, dtype=object)
     for start in range(0, n, chunk):
         q = queries[start : start + chunk]
@@ -190,7 +188,7 @@ def _top_candidates(
         order = np.argsort(-exact, axis=1, kind="stable")[:, :k]
         top_idx[start : start + chunk] = np.take_along_axis(part, order, axis=1)
         top_score[start : start + chunk] = np.take_along_axis(exact, order, axis=1)
-    return top_idx, top_score
+    return top_idx[codes], top_score[codes]  # back to one row per query
 
 
 def match_names(
@@ -250,7 +248,7 @@ def match_names(
         stems = index.items.set_index("business_code")["name_stem"]
         ok = pd.Series(
             [
-                _optional_words_nest(parse_name(n).stem, stems[c])
+                _optional_words_nest(part_of[n].stem, stems[c])
                 for n, c in zip(uniq[loose_hit.to_numpy()], code[loose_hit], strict=True)
             ],
             index=uniq[loose_hit.to_numpy()],

@@ -163,7 +163,6 @@ _LEADING_VERBS = (
 )
 # 对…的审批 frames.
 _FRAME = re.compile(r"^对(.{2,})的([\u4e00-\u9fff]{2})$")
-# Connectors and punctuation that carry no identity.
 # Fast paths for _rewrite: the leading verbs by first character (same order as above), and
 # one alternation per rewrite table to skip tables none of whose words occur in a name.
 _VERBS_BY_FIRST: dict[str, tuple[str, ...]] = {
@@ -177,6 +176,7 @@ _REWRITE_TABLES: tuple[tuple[re.Pattern[str], dict[str, str], str], ...] = tuple
         (_INNER_SITUATIONS, "办理情形同义词"),
     )
 )
+# Connectors and punctuation that carry no identity.
 _CONNECTORS = re.compile(r"[的和及与、,，/·•.．\-—_“”\"'‘’《》〈〉<>「」『』:：;；]")
 _SPACES = re.compile(r"\s+")
 _BRACKETS = str.maketrans(

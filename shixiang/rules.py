@@ -185,10 +185,9 @@ RULES: dict[str, Rule] = {
 def _to_days(s: pd.Series) -> pd.Series:
     """Time limits as numbers: "20", "20个工作日", "即办" (0). Parsed once per distinct value
     (a province writes a few hundred different limits on 500k rows)."""
-    codes, distinct = pd.factorize(s)
-    days = _distinct_to_days(pd.Series(distinct, dtype=object)).to_numpy()
-    out = np.where(codes >= 0, days[np.maximum(codes, 0)] if len(days) else np.nan, np.nan)
-    return pd.Series(out, index=s.index, dtype="float64")
+    codes, distinct = pd.factorize(s)  # missing values get code -1: the NaN appended last
+    days = np.append(_distinct_to_days(pd.Series(distinct, dtype=object)).to_numpy(), np.nan)
+    return pd.Series(days[codes], index=s.index, dtype="float64")
 
 
 def _distinct_to_days(s: pd.Series) -> pd.Series:

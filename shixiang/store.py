@@ -182,18 +182,19 @@ def _python_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
     encodes each distinct string to UTF-8 once (SQLite insert of 500k library rows
     8-9 s -> 6-7.5 s)."""
     values = []
-    for col in columns:
-        s = frame[col]
-        if col in _INT or col in _FLOAT:
-            s = pd.to_numeric(s, errors="coerce").astype("Int64" if col in _INT else "float64")
-            values.append(s.to_numpy(dtype=object, na_value=None).tolist())
-            continue
-        codes, uniques = pd.factorize(s)  # missing values get code -1
-        shared = np.empty(len(uniques) + 1, dtype=object)
-        shared[: len(uniques)] = np.asarray(uniques, dtype=object)
-        shared[-1] = None
-        values.append(shared[codes].tolist())
-    return list(zip(*values, strict=True))
+    with gc_paused():  # hundreds of thousands of new tuples and no cycles among them
+        for col in columns:
+            s = frame[col]
+            if col in _INT or col in _FLOAT:
+                s = pd.to_numeric(s, errors="coerce").astype("Int64" if col in _INT else "float64")
+                values.append(s.to_numpy(dtype=object, na_value=None).tolist())
+                continue
+            codes, uniques = pd.factorize(s)  # missing values get code -1: the None appended last
+            shared = np.empty(len(uniques) + 1, dtype=object)
+            shared[: len(uniques)] = np.asarray(uniques, dtype=object)
+            shared[-1] = None
+            values.append(shared[codes].tolist())
+        return list(zip(*values, strict=True))
 
 
 def _insert_frame(conn, table: Table, frame: pd.DataFrame, batch_size: int) -> None:
@@ -201,13 +202,6 @@ def _insert_frame(conn, table: Table, frame: pd.DataFrame, batch_size: int) -> N
     elsewhere (SQLAlchemy's per-row dict handling costs more than the database on 500k rows).
     Rows are converted to Python values one batch at a time to bound memory."""
     columns = [c.name for c in table.columns if c.name in frame.columns]
-    with gc_paused():
-        _copy_or_insert(conn, table, frame, columns, batch_size)
-
-
-def _copy_or_insert(
-    conn, table: Table, frame: pd.DataFrame, columns: list[str], batch_size: int
-) -> None:
     quoted = ", ".join(f'"{c}"' for c in columns)
     if conn.dialect.name == "postgresql":
         cur = conn.connection.driver_connection.cursor()
