@@ -1,26 +1,30 @@
 """Matching implementation-list rows to catalogue business-handling items.
 
-Separated as in Splink: *comparisons* (the name model in :mod:`shixiang.names`), *candidate
-generation* (alias and equivalence look-ups, then ``rapidfuzz.process.cdist`` over the distinct
-unresolved names), and *decision* (:func:`decide_rows`: name evidence combined with the row's
-claimed code into a status, with the explanation a steward reads).
+Separated as in Splink: *comparisons* (the name model in :mod:`shixiang.names`, after
+cleaning by character class and peeling decorations), *tiers* (:data:`shixiang.tiers.TIERS`,
+an ordered list of equivalences, each with its own accept rule), *candidate generation*
+(``rapidfuzz.process.cdist`` over the distinct names, for review and the explanation), and
+*decision* (:func:`decide_rows`: the name's evidence combined with the row's claimed code into
+a status, with the explanation a steward reads).
 
-Automatic matches need an equivalence that can be named — a confirmed alias, the same cleaned
-name, the same canonical key, the same pronunciation — or a near-identical name that clears the
-score *and* margin thresholds with no situation conflict. Everything else goes to review (with
-its top candidates) or unmatched.
+Automatic matches need an equivalence that a tier can name, with exactly one catalogue item on
+the other side. A fuzzy score alone never accepts; it decides between review and unmatched.
+The claimed 基本编码 is evidence, never a verdict: it can settle a choice between items whose
+names both fit, and accept an unresolved name only when the name differs from the code's item
+by left-out characters, never by a distinguishing word.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Indel
 
 from shixiang.config import (
     STATUS_MATCHED,
@@ -30,38 +34,18 @@ from shixiang.config import (
     MatchThresholds,
 )
 from shixiang.ingest import level_allowed
-from shixiang.names import OPTIONAL_WORD_PATTERN, NameParts, parse_name
+from shixiang.names import NameParts, parse_name
+from shixiang.tiers import AUXILIARY_KEYS, STRONG_METHODS, TIERS, CatalogueView, Outcome, Table
 
-# Methods, strongest first. Stored in unified_library.match_method.
-METHOD_ALIAS = "alias"  # a steward confirmed this normalised name before
-METHOD_EXACT = "exact"  # same name once width, spaces, script and level qualifiers are folded
-METHOD_CANONICAL = "canonical"  # same key after the name model's rewrites
-METHOD_LOOSE = "loose"  # same key once optional words (单位, 企业, 个人, 申请, 办理) are dropped
-METHOD_HOMOPHONE = "homophone"  # same key pronunciation: an input-method typo
-METHOD_CLAIMED_CODE = "claimed_code"  # the claimed code's item, with a consistent name
+METHOD_CLAIMED_CODE = "claimed_code"  # the claimed code's item, with a name that fits it
 METHOD_NONE = "none"
-
-# Equivalences strong enough to outweigh a wrong claimed code (which then becomes a QC issue).
-STRONG_METHODS = (METHOD_ALIAS, METHOD_EXACT, METHOD_CANONICAL, METHOD_LOOSE, METHOD_HOMOPHONE)
 _CODE_FORMAT = re.compile(r"[0-9A-Z-]{4,50}")
 
 METHOD_LABELS = {
-    METHOD_ALIAS: "数据管理员已确认的同名事项",
-    METHOD_EXACT: "名称与目录事项一致（忽略全半角、空格、繁简与层级限定词）",
-    METHOD_CANONICAL: "名称规范化后与目录事项一致",
-    METHOD_LOOSE: "忽略可省略的词（单位、企业、个人、人员、申请、办理）后与目录事项一致",
-    METHOD_HOMOPHONE: "名称读音与目录事项一致（疑似同音错字）",
-    METHOD_CLAIMED_CODE: "声明的基本编码指向该事项，且名称相近",
+    **{t.method: t.label for t in TIERS},
+    METHOD_CLAIMED_CODE: "声明的基本编码指向该事项，且名称只是省略或多出若干字",
     METHOD_NONE: "",
 }
-
-
-def _unique_map(keys: pd.Series, codes: pd.Series) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """key → the only code with that key; key → all codes where several share it."""
-    groups = codes.groupby(keys.values).agg(list)
-    unique = {k: v[0] for k, v in groups.items() if len(v) == 1}
-    shared = {k: v for k, v in groups.items() if len(v) > 1}
-    return unique, shared
 
 
 @dataclass
@@ -69,11 +53,8 @@ class CatalogueIndex:
     """Look-up structures over the catalogue, built once per run."""
 
     items: pd.DataFrame  # one row per business item, indexed 0..n-1, with parsed name columns
-    by_text: dict[str, str]
-    by_key: dict[str, str]
-    by_phonetic: dict[str, str]
-    by_loose: dict[str, str]
-    shared_keys: dict[str, list[str]]
+    tables: dict[str, Table]  # tier method (and auxiliary tables) → key → codes
+    parts: dict[str, NameParts]  # business_code → parsed name
     by_base_code: dict[str, list[str]]
     position: dict[str, int]  # business_code → row position in ``items``
     attr: dict[str, dict[str, str]]  # column → {business_code → value}, for fast look-ups
@@ -83,28 +64,27 @@ class CatalogueIndex:
     def build(cls, catalogue: pd.DataFrame) -> CatalogueIndex:
         items = catalogue.reset_index(drop=True).copy()
         parts = [parse_name(str(n)) for n in items["item_name"]]
-        items["name_text"] = [_level_free_text(p) for p in parts]
         items["name_key"] = [p.key for p in parts]
         items["name_situation"] = [p.situation for p in parts]
         items["name_scope"] = [p.scope for p in parts]
-        items["name_phonetic"] = [p.phonetic_key for p in parts]
-        items["name_loose"] = [p.loose_key for p in parts]
         items["name_stem"] = [p.stem for p in parts]
-        codes = items["business_code"].astype(str)
-        by_text, _ = _unique_map(items["name_text"], codes)
-        by_key, shared = _unique_map(items["name_key"], codes)
-        by_phon, _ = _unique_map(items["name_phonetic"], codes)
-        by_loose, _ = _unique_map(items["name_loose"], codes)
+        codes = items["business_code"].astype(str).tolist()
+        keyers = {t.method: t.catalogue_keys for t in TIERS} | AUXILIARY_KEYS
+        tables: dict[str, Table] = {}
+        for name, keys_of in keyers.items():
+            table: dict[str, list[str]] = defaultdict(list)
+            for p, code in zip(parts, codes, strict=True):
+                for key in keys_of(p):
+                    if code not in table[key]:
+                        table[key].append(code)
+            tables[name] = {k: tuple(v) for k, v in table.items()}
         by_base = (
-            codes.groupby(items["base_code"].astype(str).str.upper().values).agg(list).to_dict()
-        )
+            pd.Series(codes).groupby(items["base_code"].astype(str).str.upper().values).agg(list)
+        ).to_dict()
         return cls(
             items=items,
-            by_text=by_text,
-            by_key=by_key,
-            by_phonetic=by_phon,
-            by_loose=by_loose,
-            shared_keys=shared,
+            tables=tables,
+            parts=dict(zip(codes, parts, strict=True)),
             by_base_code=by_base,
             position={c: i for i, c in enumerate(codes)},
             attr={
@@ -125,20 +105,10 @@ class CatalogueIndex:
     def name_of(self, code: str) -> str:
         return self.attr["item_name"][code]
 
-
-def _optional_words_nest(a: str, b: str) -> bool:
-    """True when the optional words found in one stem are a sub-multiset of the other's."""
-    wa = Counter(OPTIONAL_WORD_PATTERN.findall(a))
-    wb = Counter(OPTIONAL_WORD_PATTERN.findall(b))
-    return not (wa - wb) or not (wb - wa)
-
-
-def _level_free_text(p: NameParts) -> str:
-    """The cleaned text without level qualifiers (the ``exact`` comparison)."""
-    text = p.text
-    if p.level:
-        text = text.replace(f"({p.level})", "")
-    return text
+    def family(self, claimed: str) -> list[str]:
+        """The business codes a claimed code names: its 基本编码 family, or the one item whose
+        业务办理项编码 it is; empty when the catalogue does not know it."""
+        return self.by_base_code.get(claimed) or ([claimed] if claimed in self.position else [])
 
 
 def _top_k_positions(block: np.ndarray, k: int) -> np.ndarray:
@@ -191,18 +161,29 @@ def _top_candidates(
     return top_idx[codes], top_score[codes]  # back to one row per query
 
 
+def _walk(parts: NameParts, view: CatalogueView) -> tuple[str, Outcome | None]:
+    """The first tier with something to say about a name, and what it says."""
+    for tier in TIERS:
+        outcome = tier.decide(parts, view.tables[tier.method], view)
+        if outcome is not None:
+            return tier.method, outcome
+    return METHOD_NONE, None
+
+
 def match_names(
     names: pd.Series,
     index: CatalogueIndex,
     aliases: dict[str, str] | None = None,
     thresholds: MatchThresholds = THRESHOLDS,
 ) -> pd.DataFrame:
-    """Match *distinct* raw names. One output row per distinct name, indexed by the raw name.
+    """Match *distinct* raw names through the tiers. One output row per distinct name,
+    indexed by the raw name.
 
-    Columns: name_key, name_situation, method, business_code (or NaN), score, margin,
-    candidates (list of (code, score)), conflict (str reason or "").
+    Columns: name_key, name_situation, name_scope, name_notes, method, business_code (the
+    accepted item or NaN), blocked (why a tier sent the name to review, or ""), proposed (the
+    items a blocking tier found), detail (what a tier dropped), score, best_score, margin,
+    candidates (list of (code, score), the tiers' items first), conflict.
     """
-    aliases = aliases or {}
     uniq = pd.Index(pd.unique(names.dropna().astype(str)))
     parts = [parse_name(n) for n in uniq.tolist()]
     out = pd.DataFrame(index=uniq)
@@ -210,56 +191,19 @@ def match_names(
     out["name_situation"] = [p.situation for p in parts]
     out["name_scope"] = [p.scope for p in parts]
     out["name_notes"] = ["、".join(p.notes) for p in parts]
-    part_of = dict(zip(uniq, parts, strict=True))
-    # Tiers, strongest first; each key is computed only for names no earlier tier resolved.
-    tiers = (
-        (METHOD_ALIAS, lambda p: p.key, aliases),
-        (METHOD_EXACT, _level_free_text, index.by_text),
-        (METHOD_CANONICAL, lambda p: p.key, index.by_key),
-        (METHOD_LOOSE, lambda p: p.loose_key, index.by_loose),
-        (METHOD_HOMOPHONE, lambda p: p.phonetic_key, index.by_phonetic),
+    # An alias whose code left the catalogue is no evidence at all.
+    alias_table = {k: (c,) for k, c in (aliases or {}).items() if c in index.position}
+    view = CatalogueView(index.parts, {**index.tables, "alias": alias_table})
+    walked = [_walk(p, view) for p in parts]
+    out["method"] = pd.Series([m for m, _ in walked], index=uniq, dtype="str")
+    out["business_code"] = pd.Series(
+        [o.code if o is not None else None for _, o in walked], index=uniq, dtype="str"
     )
-    method = pd.Series(METHOD_NONE, index=uniq, dtype="str")
-    code = pd.Series(np.nan, index=uniq, dtype="str")
-    uniq_names = np.asarray(uniq.tolist(), dtype=object)  # iterating an Arrow index is slow
-    for label, key_of, table in tiers:
-        todo = uniq_names[code.isna().to_numpy()]
-        found = pd.Series([table.get(key_of(part_of[n])) for n in todo], index=todo, dtype="str")
-        found = found.dropna()
-        code[found.index] = found
-        method[found.index] = label
-    # Ambiguous words (换证): accept when exactly one reading names a catalogue item.
-    alts = pd.Series([p.alt_keys for p in parts], index=uniq)
-    todo = code.isna() & (alts.str.len() > 0)
-    if todo.any():
-        for name in uniq[todo.to_numpy()]:
-            readings = [out.at[name, "name_key"], *alts[name]]
-            if any(k in index.shared_keys for k in readings):
-                continue
-            hits = {index.by_key[k] for k in readings if k in index.by_key}
-            if len(hits) == 1:
-                code[name] = hits.pop()
-                method[name] = METHOD_CANONICAL
-    # The loose key drops optional words; it is an equivalence only when one name's optional
-    # words contain the other's (失业个人登记 = 失业登记), never when they differ
-    # (单位参保证明 ≠ 个人参保证明).
-    loose_hit = method == METHOD_LOOSE
-    if loose_hit.any():
-        stems = index.items.set_index("business_code")["name_stem"]
-        ok = pd.Series(
-            [
-                _optional_words_nest(part_of[n].stem, stems[c])
-                for n, c in zip(uniq[loose_hit.to_numpy()], code[loose_hit], strict=True)
-            ],
-            index=uniq[loose_hit.to_numpy()],
-        )
-        bad = ok.index[~ok.to_numpy()]
-        code.loc[bad] = np.nan
-        method.loc[bad] = METHOD_NONE
-    # An alias may point at a code that left the catalogue: then it is no evidence at all.
-    gone = (method == METHOD_ALIAS) & ~code.isin(list(index.position))
-    code = code.mask(gone)
-    method = method.mask(gone, METHOD_NONE)
+    out["blocked"] = [o.reason if o is not None else "" for _, o in walked]
+    out["proposed"] = [o.candidates if o is not None else () for _, o in walked]
+    out["detail"] = [o.detail if o is not None else "" for _, o in walked]
+    blocked = out["blocked"].to_numpy() != ""
+    out.loc[blocked, "method"] = METHOD_NONE
 
     # Fuzzy candidates for every name: the margin and the candidates are part of every
     # explanation, and distinct names are few.
@@ -271,7 +215,8 @@ def match_names(
     best = top_score[:, 0].astype(np.float64) if top_score.shape[1] else np.zeros(len(uniq))
     second = top_score[:, 1].astype(np.float64) if top_score.shape[1] > 1 else np.zeros(len(uniq))
     shown = thresholds.top_candidates
-    out["candidates"] = [
+    key_of = index.attr["name_key"]
+    fuzzy = [
         list(zip(cs, ss, strict=True))
         for cs, ss in zip(
             cand_codes[:, :shown].tolist(),
@@ -279,27 +224,31 @@ def match_names(
             strict=True,
         )
     ]
+    # A blocking tier's items come first: they are what the steward must choose between.
+    for i in np.flatnonzero(blocked):
+        own = [
+            (c, round(float(fuzz.ratio(parts[i].key, key_of[c])), 1))
+            for c in walked[i][1].candidates
+        ]
+        seen = {c for c, _ in own}
+        fuzzy[i] = (own + [x for x in fuzzy[i] if x[0] not in seen])[: max(shown, len(own))]
+    out["candidates"] = fuzzy
     best_sit = item_sit[top_idx[:, 0]] if top_idx.size else np.array([""] * len(uniq))
     sit = out["name_situation"].to_numpy()
     situation_conflict = (sit != "") & (best_sit != "") & (sit != best_sit)
-    margin = best - second
 
-    # Scores: equivalences score the similarity of the matched item's key (100 when equal).
-    matched_keys = code.map(index.attr["name_key"]).fillna("")
+    # Scores: an accepted name scores the similarity of the matched item's key (100 if equal).
+    matched_keys = out["business_code"].map(key_of).fillna("")
     eq_score = np.array(
         [
             fuzz.ratio(a, b) if b else 0.0
             for a, b in zip(out["name_key"].tolist(), matched_keys.tolist(), strict=True)
         ]
     )
-    out["method"] = method
-    out["business_code"] = code
-    out["score"] = np.where(code.notna(), eq_score, best).round(1)
+    out["score"] = np.where(out["business_code"].notna(), eq_score, best).round(1)
     out["best_score"] = np.round(best, 1)
-    out["margin"] = np.round(margin, 1)
-    out["shared_key_codes"] = out["name_key"].map(index.shared_keys)
-    conflict = np.where(situation_conflict, "办理情形与最接近的目录事项不同", "")
-    out["conflict"] = conflict
+    out["margin"] = np.round(best - second, 1)
+    out["conflict"] = np.where(situation_conflict, "办理情形与最接近的目录事项不同", "")
     return out
 
 
@@ -383,41 +332,48 @@ def _decide_distinct(
         else pd.Series(np.nan, index=items.index, dtype="str")
     )
     ev = _claimed_code_evidence(items["item_name"].astype(str), claimed, names, index, thresholds)
-    strong = method.isin(STRONG_METHODS)
-    reasons = pd.Series("", index=items.index, dtype="str")
-
-    # 1. Name resolved but the claimed code points elsewhere. A strong name equivalence wins
-    #    (the wrong code becomes quality issue QC-003) unless the code is a sibling's, where
-    #    name and code disagree on the handling situation: then a steward decides.
-    conflict = code.notna() & ev["known"] & ~ev["agrees"]
-    reasons = reasons.mask(conflict & ev["sibling"], "声明的基本编码属于同一主项下的另一个办理项")
-    reasons = reasons.mask(conflict & ~ev["sibling"] & ~strong, "声明的基本编码属于另一个目录事项")
-    reasons = reasons.mask(code.notna() & ev["malformed"] & ~strong, "声明的基本编码格式不正确")
+    strong = code.notna() & method.isin(STRONG_METHODS)
+    weak = code.notna() & ~strong
+    reasons = per_row["blocked"].fillna("").astype("str")
     notes = pd.Series("", index=items.index, dtype="str")
+
+    # 1. The name names one item and the claimed code points elsewhere. A strong equivalence
+    #    wins: the wrong code becomes quality issue QC-003 (with the right code in its
+    #    suggestion). A weaker one (a part dropped, a character missing) is not enough to
+    #    overrule the code: a steward decides. A well-formed code the catalogue does not know
+    #    is the code of an item the catalogue lacks, as far as a weak tier can tell.
+    conflict = code.notna() & ev["known"] & ~ev["agrees"]
+    unknown = code.notna() & claimed.notna() & ~ev["known"] & ~ev["malformed"]
     notes = notes.mask(
-        conflict & ~ev["sibling"] & strong,
-        "声明的基本编码属于另一个目录事项，以名称为准（见质检问题）",
+        conflict & strong, "声明的基本编码属于另一个目录事项，以名称为准（见质检问题）"
+    )
+    reasons = reasons.mask(
+        conflict & weak, "名称省略部分内容后才与目录事项一致，而声明的基本编码属于另一个目录事项"
+    )
+    reasons = reasons.mask(
+        unknown & weak, "名称省略部分内容后才与目录事项一致，而声明的基本编码不在通用目录中"
     )
     notes = notes.mask(
-        code.notna() & ev["malformed"] & strong,
-        "声明的基本编码格式不正确，以名称为准（见质检问题）",
+        code.notna() & ev["malformed"], "声明的基本编码格式不正确，以名称为准（见质检问题）"
     )
 
-    # 2. Name unresolved, claimed code valid: accept the code's item (the one whose situation
-    #    fits the name) when the name is close to it.
-    unresolved = code.isna()
-    claim_ok = (
-        unresolved
-        & ev["target"].notna()
-        & (ev["target_score"] >= thresholds.claimed_code_min_score)
-    )
+    # 2. A tier found several items the name fits equally: the claimed code may pick one.
+    settled = per_row["blocked"].fillna("").ne("") & ev["settles"].notna()
+    code = code.where(~settled, ev["settles"])
+    method = method.where(~settled, METHOD_CLAIMED_CODE)
+    reasons = reasons.mask(settled, "")
+    notes = notes.mask(settled, "名称同样符合多个目录事项，由声明的基本编码选定")
+
+    # 3. No tier resolved the name: the claimed code's item (the family member whose
+    #    situation and scope fit) when the name only leaves out or adds characters to it.
+    unresolved = code.isna() & (reasons == "")
+    claim_ok = unresolved & ev["target"].notna() & ev["target_fits"]
     code = code.where(~claim_ok, ev["target"])
     method = method.where(~claim_ok, METHOD_CLAIMED_CODE)
-    claimed_but_far = unresolved & ev["known"] & ~claim_ok
     reasons = reasons.mask(
-        claimed_but_far & (reasons == ""), "名称与声明的基本编码对应的目录事项不一致"
+        unresolved & ev["known"] & ~claim_ok, "名称与声明的基本编码对应的目录事项不一致"
     )
-    claims_match = claimed.notna() & (ev["agrees"] | claim_ok)
+    claims_match = claimed.notna() & (ev["agrees"] | claim_ok | settled)
 
     accepted = code.notna() & (reasons == "")
     best = per_row["best_score"].fillna(0)
@@ -425,7 +381,7 @@ def _decide_distinct(
         accepted,
         STATUS_MATCHED,
         np.where(
-            (best >= thresholds.review_min_score) | (reasons != "") | code.notna(),
+            (best >= thresholds.review_min_score) | (reasons != ""),
             STATUS_REVIEW,
             STATUS_UNMATCHED,
         ),
@@ -433,19 +389,29 @@ def _decide_distinct(
     status = pd.Series(status, index=items.index, dtype="str")
     final_code = code.where(status == STATUS_MATCHED)
     score = per_row["score"].where(method != METHOD_CLAIMED_CODE, ev["target_score"]).fillna(0.0)
+    proposed = code.fillna(per_row["proposed"].map(lambda c: c[0] if c else np.nan))
 
     out = items.copy()
     out["status"] = status
     out["business_code"] = final_code
     out["catalogue_name"] = final_code.map(index.attr["item_name"])
-    out["match_method"] = method.where(status != STATUS_UNMATCHED, METHOD_NONE)
+    out["match_method"] = method.where(status == STATUS_MATCHED, METHOD_NONE)
     out["score"] = score.astype("float64").round(1)
     out["margin"] = per_row["margin"].fillna(0.0).astype("float64")
     # Review rows whose name resolved but whose evidence conflicts keep that item first.
-    out["candidates"] = _candidates_json(per_row, code, status, index)
+    out["candidates"] = _candidates_json(per_row, proposed, status, index)
     out["explanation"] = _explain(per_row, method, status, reasons, claimed, claims_match, notes)
     out["name_key"] = per_row["name_key"]
     return out
+
+
+def omission_only(a: str, b: str) -> bool:
+    """True when one key is the other with characters left out (or added), the first
+    character shared: 失业保险补贴发放账户维护 ⊂ …（用人单位）, but 就业技能培训补贴 ≠ 创业培训补贴
+    (a different word, not a shorter one) and 公司设立登记 ≠ 分公司设立登记 (a new head)."""
+    if not a or not b or a[0] != b[0]:
+        return False
+    return Indel.distance(a, b) == abs(len(a) - len(b))
 
 
 def _claimed_code_evidence(
@@ -458,76 +424,68 @@ def _claimed_code_evidence(
     """What each row's claimed 基本编码 says, computed once per distinct (name, code) pair.
 
     Columns: known (the code is in the catalogue, as 基本编码 or 业务办理项编码), malformed,
-    agrees (the name's match is in the code's family), sibling (the code's family shares the
-    matched item's 主项 or stem), target (for unresolved names: the family member whose
-    situation fits the name) and target_score (name key vs target key).
+    agrees (the name's match is in the code's family), settles (of the several items a tier
+    found, the only one in the code's family), target (for unresolved names: the family member
+    whose situation and scope fit the name), target_fits (the name only leaves out or adds
+    characters to the target's, and scores at least ``claimed_code_min_score``) and
+    target_score (name key vs target key).
     """
     pairs = pd.DataFrame(
         {"name": names.to_numpy(), "claimed": claimed.to_numpy()}, index=names.index
     )
     distinct = pairs.dropna(subset=["claimed"]).drop_duplicates()
-    stem, main = index.attr["name_stem"], index.attr.get("main_item_name", {})
-    situation, key = index.attr["name_situation"], index.attr["name_key"]
     by_name = per_name.index.tolist()  # plain dicts: Series.to_dict boxes value by value
     resolved = dict(zip(by_name, per_name["business_code"].tolist(), strict=True))
+    proposed = dict(zip(by_name, per_name["proposed"].tolist(), strict=True))
+    blocked = dict(zip(by_name, per_name["blocked"].tolist(), strict=True))
     name_situation = dict(zip(by_name, per_name["name_situation"].tolist(), strict=True))
     name_key = dict(zip(by_name, per_name["name_key"].tolist(), strict=True))
     name_scope = dict(zip(by_name, per_name["name_scope"].tolist(), strict=True))
+    situation, key = index.attr["name_situation"], index.attr["name_key"]
     scope = index.attr["name_scope"]
     rows = []
     for name, code in zip(distinct["name"].tolist(), distinct["claimed"].tolist(), strict=True):
-        family = index.by_base_code.get(code) or ([code] if code in index.position else [])
+        family = index.family(code)
         matched = resolved[name]
-        agrees = isinstance(matched, str) and matched in family
-        sibling = False
-        if isinstance(matched, str) and family and not agrees:
-            sibling = any(
-                stem[c] == stem[matched] or (main.get(matched) and main.get(c) == main[matched])
-                for c in family
-            )
-        target, score = None, 0.0
-        if not isinstance(matched, str) and family:
+        in_family = [c for c in proposed[name] if c in family]
+        settles = in_family[0] if len(proposed[name]) > 1 and len(in_family) == 1 else None
+        target, score, fits = None, 0.0, False
+        if not isinstance(matched, str) and not blocked[name] and family:
             # The item the code names must fit the name's situation, and its scope may not
             # contradict the name's: （个人） is not （用人单位）, whatever the code says.
             own = name_scope[name]
             family_ok = [c for c in family if not (own and scope[c] and own != scope[c])]
-            fits = [c for c in family_ok if situation[c] == name_situation[name]]
-            if len(fits) != 1 and len(family_ok) == 1 == len(family) and not name_situation[name]:
-                fits = family_ok
-            if len(fits) == 1:
-                target = fits[0]
+            fit = [c for c in family_ok if situation[c] == name_situation[name]]
+            if len(fit) != 1 and len(family_ok) == 1 == len(family) and not name_situation[name]:
+                fit = family_ok
+            if len(fit) == 1:
+                target = fit[0]
                 score = float(fuzz.ratio(name_key[name], key[target]))
+                fits = score >= thresholds.claimed_code_min_score and omission_only(
+                    name_key[name], key[target]
+                )
         rows.append(
             {
                 "name": name,
                 "claimed": code,
                 "known": bool(family),
                 "malformed": not _CODE_FORMAT.fullmatch(code),
-                "agrees": agrees,
-                "sibling": sibling,
+                "agrees": isinstance(matched, str) and matched in family,
+                "settles": settles,
                 "target": target,
+                "target_fits": fits,
                 "target_score": score,
             }
         )
-    ev = pd.DataFrame(
-        rows,
-        columns=[
-            "name",
-            "claimed",
-            "known",
-            "malformed",
-            "agrees",
-            "sibling",
-            "target",
-            "target_score",
-        ],
-    )
+    columns = ["name", "claimed", "known", "malformed", "agrees", "settles", "target"]
+    ev = pd.DataFrame(rows, columns=[*columns, "target_fits", "target_score"])
     out = pairs.merge(ev, on=["name", "claimed"], how="left")
     out.index = names.index
-    for col in ("known", "malformed", "agrees", "sibling"):
+    for col in ("known", "malformed", "agrees", "target_fits"):
         out[col] = out[col].fillna(False).astype(bool)
     out["target_score"] = out["target_score"].fillna(0.0).astype("float64")
-    out["target"] = out["target"].astype("str").mask(out["target"].isna())
+    for col in ("target", "settles"):
+        out[col] = out[col].astype("str").mask(out[col].isna())
     return out
 
 
@@ -587,10 +545,9 @@ def _explain(
         default="未找到相近的目录事项（" + fuzzy_text + "）",
     )
     out = pd.Series(base, index=per_row.index, dtype="str")
-    rewritten = method.isin([METHOD_CANONICAL, METHOD_LOOSE, METHOD_HOMOPHONE, METHOD_ALIAS]) | (
-        status != STATUS_MATCHED
-    )
-    out = out + np.where((notes != "") & rewritten, "；规范化：" + notes, "")
+    detail = per_row["detail"].fillna("")
+    out = out + np.where((detail != "") & (status == STATUS_MATCHED), "（" + detail + "）", "")
+    out = out + np.where(notes != "", "；规范化：" + notes, "")
     conflict = per_row["conflict"].fillna("")
     out = out + np.where(conflict != "", "；" + conflict, "")
     out = out + np.where(reasons != "", "；" + reasons, "")

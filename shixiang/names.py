@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
-from opencc import OpenCC
 from pypinyin.pinyin_dict import pinyin_dict
+
+from shixiang.cleaning import clean_cell
+from shixiang.decoration import PEEL_LABELS, is_level_marker, is_owner, peel
 
 # --- Tables --------------------------------------------------------------------------------
 
@@ -83,25 +85,23 @@ _SITUATION_TAIL = re.compile(r"(?:申请|登记|手续|业务|办理)$")
 _INNER_SITUATIONS = {w: SITUATIONS[w] for w in _SITUATION_WORDS if w != SITUATIONS[w]}
 _SITUATION_APPLY = re.compile("(" + "|".join(_SITUATION_WORDS) + ")申请")
 
-# Words that mean "level of government" inside a qualifier bracket: （县级）（县级权限）（县级行使）
-# （设区的市级权限）（市级/县级）（镇）. Content made only of these is a level qualifier.
-_LEVEL_QUALIFIER = re.compile(
-    r"(?:(?:国家|省|设区的市|市|县|区|乡|镇|街道|村|社区)(?:级)?(?:[/、,]|及)?)+"
-    r"(?:权限|行使|实施|管理|事权)?"
-)
-
-# Leading words that name a level or a department rather than the item.
-_PREFIX = re.compile(
-    r"^(?:(?:省|市|县|区|乡|镇|乡镇|街道|社区|村)级|乡镇(?=[\u4e00-\u9fff]{4})"
-    r"|(?:省|市|县|区)(?:行政审批|人社|人力资源和社会保障|市场监管|市监|教科体|教育|卫健|卫生健康"
+# Leading words that name a department rather than the item (区人社局X, 市残联X): taken off
+# both sides. A leading *level* word (县级X, 乡镇X) is different: real items start with one
+# as part of their object (县级文物保护单位修缮许可, 乡镇设立广播电视站…审批), so it stays in the
+# key and the matcher tries the name without it only as a reduction (see ``level_prefix``).
+_DEPT_PREFIX = re.compile(
+    r"^(?:(?:省|市|县|区)(?:行政审批|人社|人力资源和社会保障|市场监管|市监|教科体|教育|卫健|卫生健康"
     r"|民政|住建|自然资源|生态环境|交通运输|农业农村|水利|文旅|商务|应急管理|公安|司法|医保|税务"
     r"|退役军人事务|林业|财政)局"
     r"|(?:省|市|县|区)委?[\u4e00-\u9fff]{0,10}?(?:厅|局|委|部|办|残联))"
 )
-
-# "省人社厅-档案接收", "社区便民服务站—就业登记": an agency name and a dash before the item.
-_AGENCY_DASH = re.compile(
-    r"^[\u4e00-\u9fff()]{1,14}?(?:厅|局|委|办|部|联|中心|站|所|院|政府|办事处|委员会)\s*[-—–－:：]+"
+_LEVEL_PREFIX = re.compile(
+    r"^(?:(?:省|市|州|县|区|旗|乡|镇|乡镇|街道|社区|村)级|乡镇|村\(社区\)|村社区|社区|村)"
+)
+# Generic words a unit may append to an item's name (公路超限运输许可服务): tried off as a
+# reduction on either side, never dropped from the key.
+GENERIC_TAIL = re.compile(
+    r"(?:业务办理|事项办理|服务事项|服务|事项|业务|手续|工作|办事)(?=(?:\([^()]*\))*$)"
 )
 
 # Stem rewrites applied to catalogue and unit names alike (symmetric, so they cannot invent a
@@ -176,25 +176,10 @@ _REWRITE_TABLES: tuple[tuple[re.Pattern[str], dict[str, str], str], ...] = tuple
         (_INNER_SITUATIONS, "办理情形同义词"),
     )
 )
-# Connectors and punctuation that carry no identity.
-_CONNECTORS = re.compile(r"[的和及与、,，/·•.．\-—_“”\"'‘’《》〈〉<>「」『』:：;；]")
-_SPACES = re.compile(r"\s+")
-_BRACKETS = str.maketrans(
-    {
-        "（": "(",
-        "）": ")",
-        "【": "(",
-        "】": ")",
-        "〔": "(",
-        "〕": ")",
-        "[": "(",
-        "]": ")",
-        "［": "(",
-        "］": ")",
-        "{": "(",
-        "}": ")",
-    }
-)
+# Connectors and the canonical punctuation left by cleaning (separator, enumeration comma,
+# sentence mark): they carry no identity.
+_CONNECTORS = re.compile(r"[的和及与、。\- ]")
+_PUNCT = re.compile(r"[、。\- ]")
 _BRACKET_GROUP = re.compile(r"\(([^()]*)\)")
 
 # Words units insert or drop without naming another item: 失业个人登记 = 失业登记.
@@ -214,23 +199,23 @@ def drop_optional_words(stem: str) -> str:
     return (keep + OPTIONAL_WORD_PATTERN.sub("", stem[len(keep) :])) or stem
 
 
-_T2S = OpenCC("t2s")
-
-
 @dataclass(frozen=True)
 class NameParts:
     raw: str
-    text: str
+    text: str  # cleaned (shixiang.cleaning) with the decorations at its ends peeled
+    plain: str  # text without level and owner brackets and punctuation: the exact comparison
     stem: str
     situation: str
     level: str
     scope: str
     key: str
-    notes: tuple[str, ...]  # which rewrites fired, for the explanation
+    notes: tuple[str, ...]  # what was peeled or rewritten, for the explanation
     # The stem before word rewrites, with situation and scope: the homophone key's source.
     sound: str = ""
     # Keys of the other readings of an ambiguous word (换证 → 换发).
     alt_keys: tuple[str, ...] = ()
+    # A leading level word that stays in the key (县级, 乡镇 …): object or decoration?
+    level_prefix: str = ""
 
     @property
     def phonetic_key(self) -> str:
@@ -245,28 +230,15 @@ class NameParts:
         办理) dropped before the rewrites, except a subject word that opens it (see
         :func:`drop_optional_words`): a word inserted between the situation and 登记
         (采矿权延续单位登记) no longer hides the situation."""
-        return parse_name(self.raw, loose=True).key
+        return parse_text(self.text, loose=True).key
 
-
-class _CharT2S(dict):
-    """str.translate table: each character's OpenCC t2s conversion, computed on first sight.
-
-    Character by character rather than phrase by phrase: item names need no phrase-level
-    variants, and this is two orders of magnitude faster than OpenCC.convert."""
-
-    def __missing__(self, code: int) -> str:
-        converted = _T2S.convert(chr(code))
-        self[code] = converted
-        return converted
-
-
-_T2S_TABLE = _CharT2S()
-
-
-def clean_text(raw: object) -> str:
-    """NFKC, traditional → simplified, spaces removed, one bracket kind."""
-    s = unicodedata.normalize("NFKC", str(raw)).translate(_BRACKETS)
-    return _SPACES.sub("", s).translate(_T2S_TABLE)
+    @property
+    def reductions(self) -> tuple[tuple[str, str], ...]:
+        """(what was dropped, key) for the name with one optional part dropped: a leading level
+        word (县级X), an owner written in front without a separator (吉林省水利厅X), a generic
+        trailing word (X服务); and both ends together. The matcher accepts one of these only
+        when it names exactly one catalogue item and no sibling conflicts."""
+        return _reductions(self.text)
 
 
 def _split_situation(stem: str) -> tuple[str, str]:
@@ -284,17 +256,20 @@ def _split_situation(stem: str) -> tuple[str, str]:
 
 
 def _classify_bracket(content: str) -> tuple[str, str]:
-    """Return (kind, value) with kind in level|situation|noise|scope.
+    """Return (kind, value) with kind in level|situation|owner|noise|scope.
 
     Element values that leak into names, such as （承诺件）/（即办件）, stay scope: real
-    catalogues distinguish items by them."""
+    catalogues distinguish items by them. An owner in brackets needs a place before its
+    organisation word (（广安区人社局）), so that （加油站） stays a scope."""
     if not content:
         return "noise", ""
-    if _LEVEL_QUALIFIER.fullmatch(content):
+    if is_level_marker(content):
         return "level", content
     for word in (content, _SITUATION_TAIL.sub("", content)):
         if word in SITUATIONS:
             return "situation", SITUATIONS[word]
+    if is_owner(content, needs_place=True):
+        return "owner", content
     return "scope", content
 
 
@@ -337,17 +312,29 @@ def _rewrite(stem: str, notes: list[str]) -> tuple[str, str]:
 
 @lru_cache(maxsize=1_000_000)
 def parse_name(raw: str, loose: bool = False) -> NameParts:
-    """Parse one item name. Pure and cached: call it on distinct names.
+    """Parse one item name as a cell holds it. Pure and cached: call it on distinct names.
 
-    ``loose`` drops the optional words (单位, 企业, 个人, 人员, 申请, 办理; a leading subject word
-    stays, see :func:`drop_optional_words`) before the rewrites,
-    wherever they stand (探矿权注销企业登记 → 探矿权注销登记)."""
-    text = clean_text(raw)
+    The cell is cleaned by character class (:func:`shixiang.cleaning.clean_cell`), the
+    decorations at its ends are peeled (:func:`shixiang.decoration.peel`), and the rest is
+    parsed by :func:`parse_text`; the explanation notes say what was removed."""
+    cleaned, removed = clean_cell(raw)
+    text, peeled = peel(cleaned)
+    parts = parse_text(text, loose)
+    notes = (*removed, *(PEEL_LABELS[k] for k in peeled), *parts.notes)
+    return replace(parts, raw=str(raw), notes=tuple(dict.fromkeys(notes)))
+
+
+@lru_cache(maxsize=1_000_000)
+def parse_text(text: str, loose: bool = False) -> NameParts:
+    """Parse a cleaned, peeled name (``NameParts.text``) into stem, situation, qualifiers and
+    key. ``loose`` drops the optional words (单位, 企业, 个人, 人员, 申请, 办理; a leading
+    subject word stays, see :func:`drop_optional_words`) before the rewrites, wherever they
+    stand (探矿权注销企业登记 → 探矿权注销登记)."""
     notes: list[str] = []
     level = ""
     situation = ""
     scopes: list[str] = []
-    body = text
+    body = plain = text
     # Take bracket groups out, innermost first, classifying each.
     while True:
         groups = list(_BRACKET_GROUP.finditer(body))
@@ -361,18 +348,20 @@ def parse_name(raw: str, loose: bool = False) -> NameParts:
                 situation = situation or value
             elif kind == "scope":
                 scopes.append(value)
+            elif kind == "owner":
+                notes.append("实施主体或部门名称")
+            if kind in ("level", "owner", "noise"):
+                plain = plain.replace(g.group(0), "", 1)
             body = body[: g.start()] + body[g.end() :]
     body = body.replace("(", "").replace(")", "")
-    dash = _AGENCY_DASH.match(body)
-    if dash and len(body) - dash.end() >= 4:
-        body = body[dash.end() :]
-        notes.append("层级或部门前缀")
-    for _ in range(2):  # 区级县级文物保护…: two stacked prefixes at most
-        prefix = _PREFIX.match(body)
+    for _ in range(2):  # 省人社厅区人社局…: two stacked prefixes at most
+        prefix = _DEPT_PREFIX.match(body)
         if not (prefix and len(body) - prefix.end() >= 4):
             break
         body = body[prefix.end() :]
         notes.append("层级或部门前缀")
+    lead = _LEVEL_PREFIX.match(body)
+    level_prefix = lead.group(0) if lead and len(body) - lead.end() >= 4 else ""
     if loose:
         body = drop_optional_words(body)
     if "申请" in body:
@@ -391,8 +380,9 @@ def parse_name(raw: str, loose: bool = False) -> NameParts:
     scope = "|".join(sorted(_CONNECTORS.sub("", s) for s in scopes))
     key = stem + ("#" + situation if situation else "") + ("@" + scope if scope else "")
     return NameParts(
-        raw=str(raw),
+        raw=text,
         text=text,
+        plain=_PUNCT.sub("", plain),
         stem=stem,
         situation=situation,
         level=level,
@@ -401,12 +391,40 @@ def parse_name(raw: str, loose: bool = False) -> NameParts:
         notes=tuple(dict.fromkeys(notes)),
         sound=sound + bracket_situation + scope.replace("|", ""),
         alt_keys=tuple(
-            parse_name(text.replace(word, alt)).key
+            parse_text(text.replace(word, alt)).key
             for word, alts in AMBIGUOUS_WORDS.items()
             if word in text
             for alt in alts
         ),
+        level_prefix=level_prefix,
     )
+
+
+# Owners written in front with no separator at all: a place, then an organisation word.
+_BARE_OWNER = re.compile(
+    r"^[\u4e00-\u9fff]{0,12}?(?:省|市|州|县|区|旗|盟|镇|乡|街道)[\u4e00-\u9fff]{0,14}?"
+    r"(?:局|厅|委员会|委|办公室|中心|人民政府|政府|站|所)(?=[\u4e00-\u9fff]{4})"
+)
+
+
+@lru_cache(maxsize=1_000_000)
+def _reductions(text: str) -> tuple[tuple[str, str], ...]:
+    heads: list[tuple[str, str]] = [("", text)]
+    lead = _LEVEL_PREFIX.match(text)
+    if lead and len(text) - lead.end() >= 4:
+        heads.append(("level_prefix", text[lead.end() :].lstrip("-。、 ")))
+    owner = _BARE_OWNER.match(text)
+    if owner:
+        heads.append(("owner_prefix", text[owner.end() :]))
+    out: list[tuple[str, str]] = []
+    for kind, head in heads:
+        if kind:
+            out.append((kind, parse_text(head).key))
+        tail = GENERIC_TAIL.search(head)
+        if tail and tail.start() >= 4:
+            both = f"{kind}+generic_tail" if kind else "generic_tail"
+            out.append((both, parse_text(head[: tail.start()] + head[tail.end() :]).key))
+    return tuple(out)
 
 
 @cache

@@ -82,12 +82,12 @@ def test_an_exact_name_outweighs_an_unrelated_claimed_code(index: CatalogueIndex
     assert "以名称为准" in row["explanation"]
 
 
-def test_a_sibling_code_sends_even_an_exact_name_to_review(index: CatalogueIndex) -> None:
-    # 户口恢复 claimed with the code of the 户口 family whose only other item is 户口注销:
-    # the business code of the sibling is claimed directly.
+def test_an_exact_name_outweighs_a_sibling_code(index: CatalogueIndex) -> None:
+    # 户口恢复 claimed with the business code of its sibling 户口注销: the name names exactly
+    # one item, so it is matched, and the wrong code is a quality issue (QC-003).
     row = decide(index, ["户口恢复"], ["511F0127400002"]).iloc[0]
-    assert row["status"] == "review"
-    assert "同一主项下的另一个办理项" in row["explanation"]
+    assert (row["status"], row["business_code"]) == ("matched", "511F0127400001")
+    assert "以名称为准" in row["explanation"]
 
 
 def test_malformed_claimed_code_is_noted_on_a_name_match(index: CatalogueIndex) -> None:
@@ -161,5 +161,5 @@ def test_claimed_code_does_not_override_a_scope_conflict(tmp_path) -> None:
     row = decide(index, ["失业保险补贴发放账户维护"], ["512014011000"]).iloc[0]
     assert (row["status"], row["match_method"]) in {
         ("matched", "claimed_code"),
-        ("matched", "exact"),
+        ("matched", "reduced"),
     }

@@ -60,7 +60,7 @@ def test_parts_are_separated_and_explained() -> None:
 
 def test_level_qualifier_with_enumeration_comma_is_one_qualifier() -> None:
     p = parse_name("企业投资项目备案（技术改造）（市级/县级）")
-    assert p.level == "市级/县级"
+    assert p.level == "市级-县级"  # separators are one class after cleaning
     assert p.scope == "技术改造"
 
 

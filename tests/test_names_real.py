@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shixiang.matching import _level_free_text, _optional_words_nest
 from shixiang.names import parse_name
+from shixiang.tiers import optional_words_nest
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "reference" / "guangan_items.csv"
 
@@ -16,7 +16,7 @@ REAL = Path(__file__).resolve().parents[1] / "data" / "reference" / "guangan_ite
 def real() -> pd.DataFrame:
     frame = pd.read_csv(REAL)
     parts = frame["name"].map(parse_name)
-    frame["text"] = parts.map(_level_free_text)
+    frame["text"] = parts.map(lambda p: p.plain)
     frame["key"] = parts.map(lambda p: p.key)
     frame["sound"] = parts.map(lambda p: p.phonetic_key)
     return frame
@@ -50,7 +50,7 @@ def test_the_loose_tier_never_equates_two_real_names(real: pd.DataFrame) -> None
         for group in groups.values()
         for i, a in enumerate(group)
         for b in group[i + 1 :]
-        if parts[a].key != parts[b].key and _optional_words_nest(parts[a].stem, parts[b].stem)
+        if parts[a].key != parts[b].key and optional_words_nest(parts[a].stem, parts[b].stem)
     ]
     assert merged == []
     assert parse_name("企业职工参保登记").loose_key != parse_name("职工参保登记").loose_key
