@@ -111,13 +111,26 @@ def history(
 
     ensure_schema(engine)
     query = select(steward_decisions).order_by(steward_decisions.c.id)
-    if name_key is not None:
-        query = query.where(steward_decisions.c.name_key == name_key)
     with engine.connect() as conn:
         frame = pd.read_sql(query, conn)
+    if name_key is not None and len(frame):
+        frame = frame.loc[current_keys(frame) == name_key]
     if division_code is not None:
         frame = frame.loc[frame["division_code"].isna() | (frame["division_code"] == division_code)]
     return frame.reset_index(drop=True)
+
+
+def current_keys(decisions: pd.DataFrame) -> pd.Series:
+    """Each decision's ``name_key`` under the current name model, recomputed from the item name
+    it was recorded with (the recorded key where there is none): a decision taken before the
+    name model changed still applies to the same names."""
+    from shixiang.names import parse_name  # the name model, only where decisions are keyed
+
+    names = decisions.get("item_name")
+    if names is None or names.isna().all():
+        return decisions["name_key"]
+    keys = {n: parse_name(n).key for n in names.dropna().unique()}
+    return names.map(keys).fillna(decisions["name_key"]).astype("str")
 
 
 def effective(decisions: pd.DataFrame) -> pd.DataFrame:
@@ -125,6 +138,7 @@ def effective(decisions: pd.DataFrame) -> pd.DataFrame:
     if decisions.empty:
         return decisions.assign(key_division=pd.Series(dtype="str"))
     d = decisions.sort_values("id", kind="stable").copy()
+    d["name_key"] = current_keys(d)
     d["key_division"] = d["division_code"].where(d["scope"] == SCOPE_ROW, "*")
     latest = d.drop_duplicates(["scope", "key_division", "name_key"], keep="last")
     return latest.loc[latest["decision"] != UNDO].reset_index(drop=True)

@@ -27,6 +27,17 @@ CODE_PATTERN = r"[0-9A-Z-]{4,36}"
 SEVERITY_ERROR = "error"
 SEVERITY_WARNING = "warning"
 
+# Elements every implementation-list row must fill (QC-014), whatever the catalogue holds:
+# the library shows the catalogue's value for a matched row, but the unit's list stays
+# incomplete until the unit fills it. Column → Chinese element name.
+REQUIRED_ELEMENTS: dict[str, str] = {
+    "item_type": "事项类型",
+    "legal_basis": "设定依据",
+    "handling_type": "办件类型",
+    "legal_limit": "法定办结时限",
+    "promised_limit": "承诺办结时限",
+}
+
 QC_ISSUE_COLUMNS = [
     "source_file",
     "source_row",
@@ -71,6 +82,7 @@ TITLES: dict[str, str] = {
     "QC-011": "填报的基本编码格式不正确",
     "QC-012": "办件类型与通用目录不一致",
     "QC-013": "法定办结时限与通用目录不一致",
+    "QC-014": "必填要素为空",
     "ST-001": "数据管理员退回，要求整改",
 }
 
@@ -176,6 +188,13 @@ RULES: dict[str, Rule] = {
                 "法定办结时限（{submitted_legal_limit}）与通用目录（{cat_legal_limit}）不一致",
                 "按通用目录将法定办结时限改为 {cat_legal_limit}",
             ),
+            Rule(
+                "QC-014",
+                "必填要素",
+                SEVERITY_ERROR,
+                "必填要素为空：{empty_elements}",
+                "在实施清单中填写{empty_elements}（匹配的事项可参照通用目录）",
+            ),
         ),
         key=lambda r: (r.rule_id.startswith("ST"), r.rule_id),
     )
@@ -251,6 +270,11 @@ def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     r["cat_legal_limit"], r["cat_handling_type"] = cat_legal, cat_handling
     r["submitted_legal_limit"] = r["legal_limit"]
+    empty = pd.Series("", index=r.index, dtype="str")
+    for col, label in REQUIRED_ELEMENTS.items():
+        blank = r[col].isna() | r[col].astype("str").str.strip().eq("")
+        empty = empty + np.where(blank, "、" + label, "")
+    r["empty_elements"] = empty.str.removeprefix("、")
     submitted_legal = _to_days(r["legal_limit"])
     legal = _to_days(cat_legal.where(matched & cat_legal.notna(), r["legal_limit"]))
     r["legal_limit"] = r["legal_limit"].where(~(matched & cat_legal.notna()), cat_legal)
@@ -289,6 +313,7 @@ def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         "QC-008": matched
         & r["legal_basis"].notna()
         & r["cat_legal_basis"].notna()
+        & (basis != "")
         & (basis != cat_basis),
         "QC-009": r["handling_type"].notna() & ~r["handling_type"].isin(list(HANDLING_TYPES)),
         "QC-010": r["visits"].notna() & ~r["visits"].isin(list(VISIT_COUNTS)),
@@ -301,6 +326,7 @@ def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         & submitted_legal.notna()
         & cat_legal.notna()
         & (submitted_legal != _to_days(cat_legal)),
+        "QC-014": r["empty_elements"] != "",
         "ST-001": steward.notna(),
     }
     masks = pd.DataFrame(

@@ -144,3 +144,25 @@ def test_catalogue_fingerprint_changes_with_a_renamed_item() -> None:
     renamed = cat.assign(item_name=["水产苗种生产经营审批", cat["item_name"].iloc[1]])
     assert dec.catalogue_fingerprint(cat) == dec.catalogue_fingerprint(cat.iloc[::-1])
     assert dec.catalogue_fingerprint(cat) != dec.catalogue_fingerprint(renamed)
+
+
+def test_a_decision_recorded_under_an_older_name_model_still_applies() -> None:
+    # Recorded when 县级X was keyed as X; the name model now keeps a leading level word in
+    # the key. The decision carries the name it was taken on, so it is re-keyed, not lost.
+    from shixiang.names import parse_name
+
+    name = "县级文物保护单位修缮许可"
+    h = history(
+        {
+            "scope": "row",
+            "division_code": "511602000000",
+            "name_key": "文物保护单位修缮许可",
+            "item_name": name,
+            "decision": "local",
+        },
+        {"scope": "row", "division_code": "511602000000", "name_key": "甲", "decision": "local"},
+    )
+    in_force = dec.effective(h)
+    assert in_force["name_key"].tolist() == [parse_name(name).key, "甲"]
+    out = dec.apply(decided(("511602000000", parse_name(name).key)), in_force, CATALOGUE)
+    assert out["status"].tolist() == ["local"]

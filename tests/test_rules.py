@@ -63,6 +63,7 @@ BREAKS = {
     },
     "QC-012": {"handling_type": "即办件", "promised_limit": "1"},
     "QC-013": {"legal_limit": "30"},
+    "QC-014": {"legal_basis": None},
     "ST-001": {"steward_reason": "请按目录名称填报"},
 }
 
@@ -91,6 +92,16 @@ def test_each_rule_fires_on_the_row_that_breaks_it_only(rule_id: str) -> None:
     assert issues.loc[0, "element"] == rule.element
     assert issues.loc[0, "severity"] == rule.severity
     assert "{" not in issues.loc[0, "message"] and "{" not in issues.loc[0, "suggestion"]
+
+
+def test_every_empty_required_element_is_named_even_where_the_library_fills_it() -> None:
+    # A matched row: the library shows the catalogue's 设定依据 and 法定办结时限, but the
+    # unit's list stays incomplete, so the unit is told which elements to fill.
+    issues = rules.evaluate(frame({"legal_basis": " ", "legal_limit": None, "item_type": None}))
+    assert issues["rule_id"].tolist() == ["QC-014"]
+    assert issues.loc[0, "message"] == "必填要素为空：事项类型、设定依据、法定办结时限"
+    unmatched = {"status": "unmatched", "business_code": None, "promised_limit": None}
+    assert rules.evaluate(frame(unmatched))["rule_id"].tolist() == ["QC-014"]
 
 
 def test_duplicate_item_within_a_unit_points_at_the_first_row() -> None:
