@@ -13,13 +13,13 @@ class                   Unicode categories                        becomes
 invisible               Cc Cf Co Cs Cn, Mn Me (combining marks,   removed
                         variation selectors)
 space                   Zs Zl Zp, tab and line breaks             one space (a weak separator)
-bracket                 Ps / Pe (not quote-like)                  ``(`` / ``)``
-quote                   Pi Pf, quote-like Ps/Pe (《》「」『』〈〉  removed
-                        〝〞), ASCII quotes and backtick
+bracket                 Ps / Pe (（【〔《「『〈❮ …)               ``(`` / ``)``
+quote                   Pi Pf (“ ” ‘ ’ « »), ASCII quotes, `      removed
 separator               Pd Pc, and : ; | / \\ · ~ → and kin       ``-``
 enumeration comma       、 , ，                                     ``、``
 sentence end            . 。 ! ? … and every other Po             ``。``
 symbol                  Sm Sc Sk So (★ ※ ● √ …)                   removed
+number symbol           No Nl before NFKC (① ❾ ➂ ㊄ Ⅸ; not 〇)      one space (a weak separator)
 CJK                     Lo                                        simplified (OpenCC t2s)
 Latin                   Lu Ll Lt                                  lower case
 ======================  ========================================  ===========================
@@ -47,8 +47,10 @@ _INVISIBLE, _SYMBOL, _QUOTE = "\x00", "\x01", "\x02"
 REMOVED_LABELS = {_INVISIBLE: "不可见字符", _SYMBOL: "符号", _QUOTE: "引号"}
 _DROP_MARKERS = str.maketrans(dict.fromkeys(REMOVED_LABELS))
 
-# Ps/Pe characters that Chinese uses as quotation or title marks, not as brackets.
-QUOTE_LIKE = frozenset("《》〈〉「」『』〝〞〟﹁﹂﹃﹄‹›«»\"'`")
+# Quotation marks that are not Ps/Pe. Chinese title and corner marks (《》「」『』〈〉) are
+# Ps/Pe and are read as brackets: units use them as brackets too (｢委托｣, 〈区商务局〉), and the
+# name model also reads every name with its bracket characters taken out (``flat_key``).
+QUOTE_LIKE = frozenset("\"'`")
 # Po/Sm characters that separate an owner, a level or a number from the name.
 SEPARATOR_LIKE = frozenset(":;|/\\·•‧∙⋅・~→⇒—–-‐‑‒―⁃−⸺⸻〜～︰¦")
 ENUMERATION_LIKE = frozenset("、,，﹐﹑")
@@ -108,23 +110,38 @@ class _ClassTable(dict):
 _TABLE = _ClassTable()
 
 
+class _NumberSymbols(dict):
+    """``str.translate`` table for the pass before NFKC: number symbols (categories No and Nl:
+    ① ⑴ ⒈ ❾ ➂ ⓱ ㊄ ㈥ Ⅸ) become a space. NFKC would turn ⑨ into a bare 9 that reads like the
+    start of the name (80周岁…); as a symbol it is list numbering, never part of an item.
+    〇 and the other ideographic numbers (Nl, but written inside words) stay."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        numeric = unicodedata.category(ch) in ("No", "Nl") and not 0x3007 <= code <= 0x3029
+        self[code] = SPACE if numeric else ch
+        return self[code]
+
+
+_NUMBER_SYMBOLS = _NumberSymbols()
+
+
 def _balance(s: str) -> str:
-    """Drop brackets that have no partner (a 【 opened and never closed, a stray ）)."""
-    depth = 0
-    keep = []
-    for i, ch in enumerate(s):
+    """Brackets that have no partner (a 【 opened and never closed, the ） of "十八）X", a low
+    quotation mark „ that is a Ps) become separators."""
+    chars = list(s)
+    opened: list[int] = []
+    for i, ch in enumerate(chars):
         if ch == OPEN:
-            depth += 1
+            opened.append(i)
         elif ch == CLOSE:
-            if depth == 0:
-                continue
-            depth -= 1
-        keep.append(i)
-    if depth:  # unclosed openers: drop the last `depth` of them
-        opens = [i for i in keep if s[i] == OPEN][-depth:]
-        drop = set(opens)
-        keep = [i for i in keep if i not in drop]
-    return "".join(s[i] for i in keep)
+            if opened:
+                opened.pop()
+            else:
+                chars[i] = SEP
+    for i in opened:
+        chars[i] = SEP
+    return "".join(chars)
 
 
 def clean_cell(raw: object) -> tuple[str, tuple[str, ...]]:
@@ -134,7 +151,7 @@ def clean_cell(raw: object) -> tuple[str, tuple[str, ...]]:
     s = str(raw)
     if "&" in s or "<" in s or "_x" in s:
         s = _ESCAPES.sub(_unescape, s)
-    s = unicodedata.normalize("NFKC", s).translate(_TABLE)
+    s = unicodedata.normalize("NFKC", s.translate(_NUMBER_SYMBOLS)).translate(_TABLE)
     removed = tuple(label for mark, label in REMOVED_LABELS.items() if mark in s)
     if removed:
         s = s.translate(_DROP_MARKERS)

@@ -24,120 +24,112 @@ PEEL_LABELS = {
     "numbering": "序号",
     "owner": "实施主体或部门名称",
     "level": "层级标注",
-    "punctuation": "首尾标点",
+    "punctuation": "首尾标点或括号",
 }
 
 # Level words, alone or combined (市级/县级, 县（市、区）级, 乡镇级, 市本级, 设区的市级权限).
 LEVEL_WORDS = (
-    "国家|中央|自治区|省|设区的市|地级市|地市|市州|州市|县市区|县区|县市|市|州|盟|地区"
+    "国家|中央|自治区|省|设区的市|地级市|地市|地级|市州|州市|县市区|县区|县市|市|州|盟|地区"
     "|县|区|旗|乡镇|乡|镇|街道|村|社区|苏木|嘎查"
 )
 LEVEL_MARKER = re.compile(
     rf"(?:(?:{LEVEL_WORDS})(?:本级|级)?(?:[/、,-]|及|和|或)?)+"
-    r"(?:本级|层级|权限|行使|实施|管理|事权)?"
+    r"(?:本级|层级|权限|行使|实施|管理|事权|办理|负责|承办)?"
 )
-# Organisation words that end an owner's name.
-_ORG = (
-    r"(?:局|厅|委员会|委|办公室|办事处|(?<![代协承经督帮])办|中心|人民政府|政府|站|所|院"
-    r"|大队|支队|中队|队|处|科|室|馆|联合会|残联|工会|妇联|团委|分局|机关)"
+# Organisation words that end an owner's name; the strong ones are never item nouns, the
+# others (所, 站, 院, 队 …) often are (律所, 加油站), so they need more evidence.
+_ORG_STRONG = (
+    r"(?:局|厅|委员会|委|办公室|办事处|人民政府|政府|中心|分局|大队|支队|中队|残联|妇联|团委)"
 )
+# 办 ends an office (民政办, 发改办) but also verbs: 补办, 新办, 代办, 承办, 通办 …
+_NOT_AN_OFFICE = "补新申代协承经督帮转交即在待查兼首联并通可网快自好停创开举主合包照试延缓速"
+_ORG = rf"(?:{_ORG_STRONG}|(?<![{_NOT_AN_OFFICE}])办|站|所|院|队|处|科|室|馆|联合会|工会|机关)"
 _OWNER = re.compile(rf"[\u4e00-\u9fffa-z0-9()]{{1,30}}?{_ORG}")
-# A place before the organisation (吉林省…, 长春市…, 区…): an owner in a trailing bracket must
-# have one, so that scope qualifiers such as （加油站） are not mistaken for owners.
-_PLACE = re.compile(r"[\u4e00-\u9fff]{0,10}?(?:省|市|州|县|区|旗|盟|镇|乡|街道|村|社区)")
+_OWNER_STRONG = re.compile(rf"[\u4e00-\u9fffa-z0-9()]{{1,30}}?{_ORG_STRONG}")
+# A place before the organisation (吉林省…, 长春市…, 区…).
+_PLACE = re.compile(r"[\u4e00-\u9fff]{0,6}?(?:省|市|州|县|区|旗|盟|镇|乡|街道|村|社区)")
+_NUMERAL = r"(?:\d{1,4}(?:[-。]\d{1,4}){0,3}|[一二三四五六七八九十百零〇]{1,4}|[ivxlc]{1,6}|[a-z])"
 _NUMBERING = re.compile(
-    r"(?:第)?(?:\d{1,4}(?:[-。]\d{1,4}){0,3}|[一二三四五六七八九十百零〇]{1,4}|[a-z])"
-    r"(?:项|条|号)?[-、。)]*"
-    r"|\((?:\d{1,4}|[一二三四五六七八九十]{1,3}|[a-z])\)"
-    r"|no。?\d{1,4}[-、。)]*"
+    r"no[-。 ]*\d{1,4}[-、。) ]*"
+    rf"|\({_NUMERAL}\)"
+    rf"|(?:序号|编号|第)?[- ]?{_NUMERAL} ?(?:项|条|号|个)?[-、。) ]*"
 )
-_END_PUNCT = SEP + STOP + ENUM + SPACE
-_LEADING_GROUP = re.compile(r"\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
-# A part set apart by separators (or only by spaces, a weaker sign: an owner needs a place).
-_SEPARATED_HEAD = re.compile(
-    rf"([^{OPEN}{CLOSE}{SEP}{STOP}{SPACE}]{{2,32}})([{SEP}{STOP}{SPACE}]+)"
-)
-_SEPARATED_TAIL = re.compile(
-    rf"([{SEP}{STOP}{SPACE}]+)([^{OPEN}{CLOSE}{SEP}{STOP}{SPACE}]{{2,32}})$"
-)
+_STRONG_SEPARATORS = SEP + STOP
+_WEAK_SEPARATORS = ENUM + SPACE
+_SEPARATORS = _STRONG_SEPARATORS + _WEAK_SEPARATORS
+_END_PUNCT = _SEPARATORS
+_SPACES = str.maketrans(dict.fromkeys(SPACE))
+
+
+def _runs(text: str) -> list[str]:
+    """The name as alternating runs of text and of separators; a separator inside brackets
+    belongs to its text run (县（市、区）级, （村（社区）级/省本级）)."""
+    runs: list[list[str]] = []
+    kinds: list[bool] = []  # True for a run of separators
+    depth = 0
+    for ch in text:
+        if ch == OPEN:
+            depth += 1
+        elif ch == CLOSE:
+            depth = max(depth - 1, 0)
+        is_sep = depth == 0 and ch in _SEPARATORS
+        if kinds and kinds[-1] == is_sep:
+            runs[-1].append(ch)
+        else:
+            runs.append([ch])
+            kinds.append(is_sep)
+    return ["".join(r) for r in runs]
+
+
+_NO_BRACKETS = str.maketrans(dict.fromkeys(OPEN + CLOSE + SPACE))
 
 
 def is_level_marker(text: str) -> bool:
     """True when ``text`` is made only of level words (县级, 市级/县级, 县(市、区)级, 市本级)."""
-    return bool(text) and bool(LEVEL_MARKER.fullmatch(text.replace(OPEN, "").replace(CLOSE, "")))
+    return bool(text) and bool(LEVEL_MARKER.fullmatch(text.translate(_NO_BRACKETS)))
 
 
-def is_owner(text: str, *, needs_place: bool = False) -> bool:
-    """True when ``text`` names an organisation: it ends in an organisation word (and, with
-    ``needs_place``, starts with a place: 区…局, 吉林省…厅)."""
+def is_owner(text: str, *, weak: bool = False) -> bool:
+    """True when ``text`` names an organisation: it ends in an organisation word. With
+    ``weak`` (only a space or comma sets it apart, or it is a trailing bracket that could be a
+    scope: （加油站）) it must also start with a place (区…局, 吉林省…厅) or end in a word that
+    never ends an item noun (局, 厅, 委员会, 中心 …)."""
     if not _OWNER.fullmatch(text):
         return False
-    return not needs_place or bool(_PLACE.match(text))
+    return not weak or bool(_PLACE.match(text)) or bool(_OWNER_STRONG.fullmatch(text))
 
 
-def _numbering(text: str) -> int:
-    """Length of list numbering at the start of ``text`` (0 when none). Numbering needs a mark
-    after it (1. 1、 1) 一、 (1) 第1项): a name may itself start with digits (80周岁以上…)."""
+def _numbering(text: str) -> tuple[int, bool]:
+    """Length of list numbering at the start of ``text`` (0 when none), and whether it is
+    sure. Numbering needs a mark after it (1. 1、 1) 一、 (1) 第1项 No.1): a name may itself
+    start with digits (80周岁以上…) or an ordinal (第一类医疗器械…). A number followed only by
+    a space (1 X) is numbering or a name broken by a stray space (8 0周岁…): not sure."""
     m = _NUMBERING.match(text)
-    if not m:
-        return 0
+    if not m or len(text) - m.end() < 4:
+        return 0, False
     s = m.group(0)
-    marked = s[-1] in "-、。)" or s.startswith(("第", OPEN)) or s.endswith(("项", "条", "号"))
-    digits_only_then_sep = s[0].isdigit() and ("-" in s or "。" in s)
-    if not (marked or digits_only_then_sep):
-        return 0
-    if s.startswith("第") and not s.endswith(("项", "条", "号")) and s[-1] not in "-、。)":
-        return 0  # 第一类医疗器械…: an ordinal that belongs to the name
-    return m.end() if len(text) - m.end() >= 2 else 0
+    if s.startswith(OPEN) or s.startswith(("序号", "编号", "no")):
+        return m.end(), True
+    if s.endswith(("项", "条", "号", "个")) or s.rstrip(SPACE)[-1] in "-、。)":
+        return m.end(), True
+    if any(mark in s.rstrip(SPACE) for mark in "-。"):  # 1-19, 2.3: a section number
+        return m.end(), True
+    if s.endswith(SPACE):
+        return m.end(), False
+    return 0, False
 
 
-def peel(text: str) -> tuple[str, tuple[str, ...]]:
-    """The name without the decorations at its ends, and the kinds peeled (keys of
-    :data:`PEEL_LABELS`, in the order met). At least four characters always remain."""
-    kinds: list[str] = []
-
-    def take(kind: str) -> None:
-        if kind not in kinds:
-            kinds.append(kind)
-
-    for _ in range(4):  # a few layers: "1. 【吉林省水利厅】X-省级。"
-        before = text
-        stripped = text.strip(_END_PUNCT)
-        if stripped != text and len(stripped) >= 2:
-            text = stripped
-            take("punctuation")
-        n = _numbering(text)
-        if n:
-            text = text[n:].lstrip(_END_PUNCT)
-            take("numbering")
-        m = _LEADING_GROUP.match(text)
-        if m and len(text) - m.end() >= 4:
-            content = m.group(1)
-            if is_level_marker(content):
-                text, _ = text[m.end() :].lstrip(_END_PUNCT), take("level")
-            elif is_owner(content):
-                text, _ = text[m.end() :].lstrip(_END_PUNCT), take("owner")
-        m = _SEPARATED_HEAD.match(text)
-        if m and len(text) - m.end() >= 4:
-            head, spaces_only = m.group(1), not m.group(2).strip()
-            if is_level_marker(head):
-                text, _ = text[m.end() :], take("level")
-            elif is_owner(head, needs_place=spaces_only):
-                text, _ = text[m.end() :], take("owner")
-        m = _SEPARATED_TAIL.search(text)
-        if m and m.start() >= 4:
-            tail, spaces_only = m.group(2), not m.group(1).strip()
-            if is_level_marker(tail):
-                text, _ = text[: m.start()], take("level")
-            elif is_owner(tail, needs_place=spaces_only):
-                text, _ = text[: m.start()], take("owner")
-        if text.endswith(CLOSE):
-            start = _trailing_group_start(text)
-            if start >= 4 and is_owner(text[start + 1 : -1], needs_place=True):
-                text, _ = text[:start], take("owner")
-        if text == before:
-            break
-    return text, tuple(kinds)
+def _matching_close(text: str, start: int) -> int:
+    """Index of the ``)`` closing the ``(`` at ``start`` (-1 if none)."""
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == OPEN:
+            depth += 1
+        elif text[i] == CLOSE:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 def _trailing_group_start(text: str) -> int:
@@ -151,3 +143,134 @@ def _trailing_group_start(text: str) -> int:
             if depth == 0:
                 return i
     return -1
+
+
+def _decoration(part: str, sep: str) -> str:
+    """The kind of decoration ``part`` is (level, owner, numbering), "owner?" for what may be
+    a decoration but may as well be the item's own words, or "". ``sep`` says what sets the
+    part apart: "strong" (a separator or a bracket), "space" or "comma".
+
+    An owner is sure only behind a strong separator, and then only if its organisation word
+    never ends an item noun (局, 厅, 中心 …) or a place opens it (区民政院): 开办互联网上网服务
+    营业场所 ends in 所 too. Behind a space or comma it may be an owner, a stray space inside
+    the name (对政府 采购…, 城镇排水与污水处 理设施…) or an item of a list (博物馆、图书馆…).
+    Numbers behind a space or comma (1 X, 第二 类…) may be numbering or the name's own start."""
+    part = part.translate(_SPACES)
+    if is_level_marker(part):
+        return "level"
+    if is_owner(part):
+        if sep == "strong":
+            return "owner" if is_owner(part, weak=True) else "owner?"
+        return "owner?"
+    if _NUMBERING.fullmatch(part):
+        return "numbering" if sep == "strong" else "owner?"
+    return ""
+
+
+def _separated(text: str, side: str, greedy: bool) -> tuple[str, str, list[str]]:
+    """A decoration that separators set apart at one end (``side``: head or tail): its kind
+    and the text without it, or ("", text); and the texts without a part that may be a
+    decoration (see :func:`_decoration`), which ``greedy`` takes as one. Spaces inside a
+    decoration are noise too (社 区级行使, 应 急管理局), so up to five runs joined by spaces
+    only are tried as one part: the longest that is a level marker, else the shortest that is
+    another decoration (an owner read across spaces is only ever a maybe)."""
+    runs = _runs(text)
+    if len(runs) < 3:
+        return "", text, []
+    order = runs if side == "head" else runs[::-1]
+    found: list[tuple[int, str, str]] = []  # (runs joined, kind, rest)
+    for k in range(1, 10, 2):  # 1 to 5 text runs with the separators between them
+        if k + 1 >= len(order) or (k > 1 and order[k - 2].strip(SPACE)):
+            break  # no more runs, or a real separator inside the part
+        part_runs, sep = order[:k], order[k]
+        part = "".join(part_runs if side == "head" else part_runs[::-1]).translate(_SPACES)
+        rest_runs = order[k + 1 :]
+        rest = "".join(rest_runs if side == "head" else rest_runs[::-1])
+        if len(part) < 2 or len(rest) < 4 or len(part) > 32:
+            continue
+        if set(sep) & set(_STRONG_SEPARATORS):
+            strength = "strong"
+        else:
+            strength = "comma" if ENUM in sep else "space"
+        kind = _decoration(part, strength)
+        if not kind or _decoration(rest, "strong") in ("level", "owner"):
+            continue  # not a decoration, or what would remain is one: the part is the name
+        if side == "tail" and kind == "numbering":
+            continue
+        if k > 1 and kind != "level":
+            kind = "owner?"  # spaces inside an owner (应 急管理局), or across into the name
+        if side == "head" and strength != "strong" and kind == "level":
+            kind = "owner?"  # 县级 广播电台…: a stray space inside 县级广播电台, an object
+        found.append((k, kind, rest))
+    levels = [f for f in found if f[1] == "level"]
+    sure = [f for f in found if f[1] not in ("level", "owner?")]
+    maybes = [rest for _, kind, rest in found if kind == "owner?"]
+    for _, kind, rest in (levels[-1:] or sure[:1]) or ([] if not greedy else found[:1]):
+        return kind.rstrip("?"), rest, maybes
+    return "", text, maybes
+
+
+def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The name without the decorations at its ends; the kinds peeled (keys of
+    :data:`PEEL_LABELS`, in the order met); and readings of the name without parts that may
+    be decorations but may as well be the item's own words (an owner set apart by a space
+    only, a number followed by a space: see :func:`_decoration`), for the matcher to try only
+    when the name itself matches nothing: each such part alone, and all of them (``greedy``
+    takes every such part as a decoration). At least four characters always remain."""
+    original = text
+    kinds: list[str] = []
+    maybe: list[str] = []
+
+    def take(kind: str) -> None:
+        if kind not in kinds:
+            kinds.append(kind)
+
+    for _ in range(8):  # a few layers: "1. 【吉林省水利厅】X-省级。"
+        before = text
+        stripped = text.strip(_END_PUNCT)
+        if stripped != text and len(stripped) >= 2:
+            text = stripped
+            take("punctuation")
+        n, sure = _numbering(text)
+        if n and (sure or greedy):
+            text = text[n:].lstrip(_END_PUNCT)
+            take("numbering")
+        elif n:
+            maybe.append(text[n:])
+        if text.startswith(OPEN):
+            end = _matching_close(text, 0)
+            if end == len(text) - 1:  # the whole name in brackets
+                text = text[1:-1]
+                take("punctuation")
+            elif end > 0 and len(text) - end > 4:
+                kind = _decoration(text[1:end], "strong")
+                rest = text[end + 1 :].lstrip(_END_PUNCT)
+                if kind == "owner?" and not greedy:
+                    maybe.append(rest)
+                elif kind:
+                    text = rest
+                    take(kind.rstrip("?"))
+        for side in ("head", "tail"):
+            kind, rest, maybes = _separated(text, side, greedy)
+            maybe.extend(maybes)
+            if kind:
+                text = rest
+                take(kind)
+        if text.endswith(CLOSE):
+            start = _trailing_group_start(text)
+            content = text[start + 1 : -1].translate(_SPACES)
+            if start >= 4 and is_level_marker(content):
+                text = text[:start]  # so that an owner before it is at the end: X、商务委（县级）
+                take("level")
+            elif start >= 4 and (is_owner(content, weak=True) or (greedy and is_owner(content))):
+                text = text[:start]
+                take("owner")
+            elif start >= 4 and is_owner(content):  # （自资规队）, （加油站）
+                maybe.append(text[:start])
+        if text == before:
+            break
+    if greedy or not maybe:
+        return text, tuple(kinds), ()
+    readings = [peel(rest, greedy=True)[0] for rest in maybe]
+    readings.append(peel(original, greedy=True)[0])
+    return text, tuple(kinds), tuple(r for r in dict.fromkeys(readings) if r != text)

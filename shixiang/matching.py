@@ -34,8 +34,16 @@ from shixiang.config import (
     MatchThresholds,
 )
 from shixiang.ingest import level_allowed
-from shixiang.names import NameParts, parse_name
-from shixiang.tiers import AUXILIARY_KEYS, STRONG_METHODS, TIERS, CatalogueView, Outcome, Table
+from shixiang.names import NameParts, parse_name, parse_text
+from shixiang.tiers import (
+    AUXILIARY_KEYS,
+    STRONG_METHODS,
+    TIERS,
+    CatalogueView,
+    Outcome,
+    Table,
+    scopeless_table,
+)
 
 METHOD_CLAIMED_CODE = "claimed_code"  # the claimed code's item, with a name that fits it
 METHOD_NONE = "none"
@@ -59,6 +67,7 @@ class CatalogueIndex:
     position: dict[str, int]  # business_code → row position in ``items``
     attr: dict[str, dict[str, str]]  # column → {business_code → value}, for fast look-ups
     choices: list[str] = field(repr=False)  # key of each item, for cdist
+    code_shapes: frozenset[str] = frozenset()  # shapes of the catalogue's codes (code_shape)
 
     @classmethod
     def build(cls, catalogue: pd.DataFrame) -> CatalogueIndex:
@@ -78,6 +87,7 @@ class CatalogueIndex:
                     if code not in table[key]:
                         table[key].append(code)
             tables[name] = {k: tuple(v) for k, v in table.items()}
+        tables["scopeless"] = scopeless_table(dict(zip(codes, parts, strict=True)))
         by_base = (
             pd.Series(codes).groupby(items["base_code"].astype(str).str.upper().values).agg(list)
         ).to_dict()
@@ -100,6 +110,9 @@ class CatalogueIndex:
                 if col in items
             },
             choices=items["name_key"].tolist(),
+            code_shapes=frozenset(
+                map(code_shape, [*codes, *items["base_code"].astype(str).str.upper()])
+            ),
         )
 
     def name_of(self, code: str) -> str:
@@ -109,6 +122,14 @@ class CatalogueIndex:
         """The business codes a claimed code names: its 基本编码 family, or the one item whose
         业务办理项编码 it is; empty when the catalogue does not know it."""
         return self.by_base_code.get(claimed) or ([claimed] if claimed in self.position else [])
+
+
+def code_shape(code: str) -> str:
+    """A code with every digit written 9 and every letter A (22A007150000 → 99A999999999):
+    a claimed code the catalogue does not know but that has the shape of its codes is the code
+    of an item the catalogue lacks; a code of another shape (22FO04880000, 220000ZJ0426) is a
+    slip or a unit's own numbering, and says nothing about the item."""
+    return re.sub(r"[A-Z]", "A", re.sub(r"\d", "9", code))
 
 
 def _top_k_positions(block: np.ndarray, k: int) -> np.ndarray:
@@ -162,12 +183,33 @@ def _top_candidates(
 
 
 def _walk(parts: NameParts, view: CatalogueView) -> tuple[str, Outcome | None]:
-    """The first tier with something to say about a name, and what it says."""
+    """The first tier with something to say about a name, and what it says. A name nothing
+    says anything about is walked again in its other readings (without a part that may be a
+    decoration: 政府分局 X, 1 X); they must agree on one item, and what they find is weak
+    evidence (a claimed code of an item the catalogue lacks sends it to review)."""
     for tier in TIERS:
         outcome = tier.decide(parts, view.tables[tier.method], view)
         if outcome is not None:
             return tier.method, outcome
-    return METHOD_NONE, None
+    found: dict[str, str] = {}
+    blocked: tuple[str, Outcome] | None = None
+    for text in parts.readings:
+        method, outcome = _walk(parse_text(text), view)
+        if outcome is not None and outcome.code:
+            found.setdefault(outcome.code, method)
+        elif outcome is not None and blocked is None:
+            blocked = (method, outcome)
+    if len(found) == 1:
+        (code, method), *_ = found.items()
+        return method, Outcome(code=code, detail=READING_DETAIL, weak=True)
+    if len(found) > 1:
+        return METHOD_NONE, Outcome(
+            reason="名称的几种读法指向不同的目录事项", candidates=tuple(found)
+        )
+    return blocked or (METHOD_NONE, None)
+
+
+READING_DETAIL = "去掉了名称首尾可能是实施主体或序号的部分"
 
 
 def match_names(
@@ -200,6 +242,8 @@ def match_names(
         [o.code if o is not None else None for _, o in walked], index=uniq, dtype="str"
     )
     out["blocked"] = [o.reason if o is not None else "" for _, o in walked]
+    out["absent"] = [o is not None and o.absent for _, o in walked]
+    out["weak"] = [o is not None and o.weak for _, o in walked]
     out["proposed"] = [o.candidates if o is not None else () for _, o in walked]
     out["detail"] = [o.detail if o is not None else "" for _, o in walked]
     blocked = out["blocked"].to_numpy() != ""
@@ -236,6 +280,15 @@ def match_names(
     best_sit = item_sit[top_idx[:, 0]] if top_idx.size else np.array([""] * len(uniq))
     sit = out["name_situation"].to_numpy()
     situation_conflict = (sit != "") & (best_sit != "") & (sit != best_sit)
+    # Every close candidate is the same item in another handling situation (the unit lists
+    # X（补办）, the catalogue has X（新办） and X（变更））: a different item, not a doubt.
+    if top_idx.size:
+        cand_sit = item_sit[top_idx]
+        close = top_score >= thresholds.review_min_score
+        other = (cand_sit != "") & (cand_sit != sit[:, None])
+        out["other_situation"] = (sit != "") & close.any(axis=1) & ~(close & ~other).any(axis=1)
+    else:
+        out["other_situation"] = False
 
     # Scores: an accepted name scores the similarity of the matched item's key (100 if equal).
     matched_keys = out["business_code"].map(key_of).fillna("")
@@ -332,26 +385,23 @@ def _decide_distinct(
         else pd.Series(np.nan, index=items.index, dtype="str")
     )
     ev = _claimed_code_evidence(items["item_name"].astype(str), claimed, names, index, thresholds)
-    strong = code.notna() & method.isin(STRONG_METHODS)
+    strong = code.notna() & method.isin(STRONG_METHODS) & ~per_row["weak"].fillna(False)
     weak = code.notna() & ~strong
     reasons = per_row["blocked"].fillna("").astype("str")
     notes = pd.Series("", index=items.index, dtype="str")
 
-    # 1. The name names one item and the claimed code points elsewhere. A strong equivalence
-    #    wins: the wrong code becomes quality issue QC-003 (with the right code in its
-    #    suggestion). A weaker one (a part dropped, a character missing) is not enough to
-    #    overrule the code: a steward decides. A well-formed code the catalogue does not know
-    #    is the code of an item the catalogue lacks, as far as a weak tier can tell.
+    # 1. The name names one item and the claimed code points elsewhere: the name wins and the
+    #    wrong code becomes quality issue QC-003 (with the right code in its suggestion). The
+    #    exception is a weak tier (a part dropped, a character missing) with a code the
+    #    catalogue does not know but that has the shape of its codes: the code of an item the
+    #    catalogue lacks, which the weak equivalence cannot overrule. A steward decides.
     conflict = code.notna() & ev["known"] & ~ev["agrees"]
-    unknown = code.notna() & claimed.notna() & ~ev["known"] & ~ev["malformed"]
-    notes = notes.mask(
-        conflict & strong, "声明的基本编码属于另一个目录事项，以名称为准（见质检问题）"
-    )
+    foreign = code.notna() & ev["foreign"]
+    notes = notes.mask(conflict, "声明的基本编码属于另一个目录事项，以名称为准（见质检问题）")
+    notes = notes.mask(foreign & strong, "声明的基本编码不在通用目录中，以名称为准（见质检问题）")
     reasons = reasons.mask(
-        conflict & weak, "名称省略部分内容后才与目录事项一致，而声明的基本编码属于另一个目录事项"
-    )
-    reasons = reasons.mask(
-        unknown & weak, "名称省略部分内容后才与目录事项一致，而声明的基本编码不在通用目录中"
+        foreign & weak & (reasons == ""),
+        "名称省略部分内容后才与目录事项一致，而声明的基本编码不在通用目录中（可能是目录未收录的事项）",
     )
     notes = notes.mask(
         code.notna() & ev["malformed"], "声明的基本编码格式不正确，以名称为准（见质检问题）"
@@ -370,9 +420,22 @@ def _decide_distinct(
     claim_ok = unresolved & ev["target"].notna() & ev["target_fits"]
     code = code.where(~claim_ok, ev["target"])
     method = method.where(~claim_ok, METHOD_CLAIMED_CODE)
+    # 4. Findings rather than doubts: a tier found another item (another object, another
+    #    subject), or the catalogue has the item only in other handling situations (every
+    #    close candidate, or the claimed code's whole family, is X（新办）/X（变更） while the
+    #    unit lists X（补办））. Not in the catalogue: unmatched, the reason explained.
+    lacks = unresolved & ~claim_ok & (per_row["other_situation"] | ev["lacks_situation"])
     reasons = reasons.mask(
-        unresolved & ev["known"] & ~claim_ok, "名称与声明的基本编码对应的目录事项不一致"
+        lacks & (reasons == ""),
+        "通用目录中只有该事项的其他办理情形（"
+        + per_row["name_situation"].fillna("")
+        + "不在目录中）",
     )
+    reasons = reasons.mask(
+        unresolved & ev["known"] & ~claim_ok & (reasons == ""),
+        "名称与声明的基本编码对应的目录事项不一致",
+    )
+    absent = (per_row["absent"].fillna(False).astype(bool) | lacks) & ~settled
     claims_match = claimed.notna() & (ev["agrees"] | claim_ok | settled)
 
     accepted = code.notna() & (reasons == "")
@@ -381,7 +444,7 @@ def _decide_distinct(
         accepted,
         STATUS_MATCHED,
         np.where(
-            (best >= thresholds.review_min_score) | (reasons != ""),
+            ~absent & ((best >= thresholds.review_min_score) | (reasons != "")),
             STATUS_REVIEW,
             STATUS_UNMATCHED,
         ),
@@ -405,11 +468,12 @@ def _decide_distinct(
     return out
 
 
-def omission_only(a: str, b: str) -> bool:
-    """True when one key is the other with characters left out (or added), the first
-    character shared: 失业保险补贴发放账户维护 ⊂ …（用人单位）, but 就业技能培训补贴 ≠ 创业培训补贴
-    (a different word, not a shorter one) and 公司设立登记 ≠ 分公司设立登记 (a new head)."""
-    if not a or not b or a[0] != b[0]:
+def omission_only(a: str, b: str, most: int = 2) -> bool:
+    """True when one key is the other with at most ``most`` characters left out (or added),
+    the first character shared: 水产苗种生产经营审批 ⊃ 水产苗种生产审批, but 就业技能培训补贴 ≠
+    创业培训补贴 (a different word, not a shorter one), 公司设立登记 ≠ 分公司设立登记 (a new
+    head) and 计量标准变更 ≠ 计量标准器具核准证书变更 (a whole word left out)."""
+    if not a or not b or a[0] != b[0] or abs(len(a) - len(b)) > most:
         return False
     return Indel.distance(a, b) == abs(len(a) - len(b))
 
@@ -423,7 +487,9 @@ def _claimed_code_evidence(
 ) -> pd.DataFrame:
     """What each row's claimed 基本编码 says, computed once per distinct (name, code) pair.
 
-    Columns: known (the code is in the catalogue, as 基本编码 or 业务办理项编码), malformed,
+    Columns: lacks_situation (the code's family is known and has situations, but not the
+    name's), known (the code is in the catalogue, as 基本编码 or 业务办理项编码), malformed,
+    foreign (unknown, with the shape of the catalogue's codes: see :func:`code_shape`),
     agrees (the name's match is in the code's family), settles (of the several items a tier
     found, the only one in the code's family), target (for unresolved names: the family member
     whose situation and scope fit the name), target_fits (the name only leaves out or adds
@@ -464,12 +530,18 @@ def _claimed_code_evidence(
                 fits = score >= thresholds.claimed_code_min_score and omission_only(
                     name_key[name], key[target]
                 )
+        family_situations = {situation[c] for c in family}
+        lacks = bool(name_situation[name]) and name_situation[name] not in family_situations
         rows.append(
             {
                 "name": name,
                 "claimed": code,
+                "lacks_situation": lacks
+                and family_situations != {""}
+                and not isinstance(matched, str),
                 "known": bool(family),
                 "malformed": not _CODE_FORMAT.fullmatch(code),
+                "foreign": not family and code_shape(code) in index.code_shapes,
                 "agrees": isinstance(matched, str) and matched in family,
                 "settles": settles,
                 "target": target,
@@ -477,11 +549,12 @@ def _claimed_code_evidence(
                 "target_score": score,
             }
         )
-    columns = ["name", "claimed", "known", "malformed", "agrees", "settles", "target"]
+    columns = ["name", "claimed", "lacks_situation", "known", "malformed", "foreign", "agrees"]
+    columns += ["settles", "target"]
     ev = pd.DataFrame(rows, columns=[*columns, "target_fits", "target_score"])
     out = pairs.merge(ev, on=["name", "claimed"], how="left")
     out.index = names.index
-    for col in ("known", "malformed", "agrees", "target_fits"):
+    for col in ("lacks_situation", "known", "malformed", "foreign", "agrees", "target_fits"):
         out[col] = out[col].fillna(False).astype(bool)
     out["target_score"] = out["target_score"].fillna(0.0).astype("float64")
     for col in ("target", "settles"):

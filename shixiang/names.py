@@ -30,7 +30,7 @@ from functools import cache, lru_cache
 
 from pypinyin.pinyin_dict import pinyin_dict
 
-from shixiang.cleaning import clean_cell
+from shixiang.cleaning import SPACE, clean_cell
 from shixiang.decoration import PEEL_LABELS, is_level_marker, is_owner, peel
 
 # --- Tables --------------------------------------------------------------------------------
@@ -100,9 +100,12 @@ _LEVEL_PREFIX = re.compile(
 )
 # Generic words a unit may append to an item's name (公路超限运输许可服务): tried off as a
 # reduction on either side, never dropped from the key.
-GENERIC_TAIL = re.compile(
-    r"(?:业务办理|事项办理|服务事项|服务|事项|业务|手续|工作|办事)(?=(?:\([^()]*\))*$)"
-)
+GENERIC_WORDS: tuple[str, ...] = (
+    "业务办理", "事项办理", "服务事项", "服务", "事项", "业务", "手续", "工作", "办事", "办理",
+    "申办", "相关业务", "相关事项",
+)  # fmt: skip
+_GENERIC_RUN = re.compile("(?:" + "|".join(GENERIC_WORDS) + r")+(?=(?:\([^()]*\))*$)")
+_TRAILING_GROUPS = re.compile(r"(?:\([^()]*\))*$")
 
 # Stem rewrites applied to catalogue and unit names alike (symmetric, so they cannot invent a
 # difference). Longest first within each table.
@@ -123,8 +126,23 @@ ABBREVIATIONS: dict[str, str] = {
     "个人所得税": "个税",
     "机动车驾驶证": "驾照",
     "残疾人联合会": "残联",
+    "基本医保": "医保",
+    "个体工商户": "个体户",
+    "高等学校": "高校",
+    "危险化学品": "危化品",
+    "中华人民共和国": "",
+    "人力资源和社会保障": "人社",
+    "市场监督管理": "市场监管",
 }
+# Verbs and their synonyms, the two-verb expansions (审核批准 = 审批) first: a table is
+# applied in order, and 审核 → 审批 must not fire inside 审核批准.
 VERB_SYNONYMS: dict[str, str] = {
+    "审核批准": "审批",
+    "审查批准": "审批",
+    "核准发放": "核发",
+    "核准颁发": "核发",
+    "批准发放": "核发",
+    "行政许可": "许可",
     "颁发": "核发",
     "发放": "核发",
     "签发": "核发",
@@ -160,6 +178,14 @@ _LEADING_VERBS = (
     "备案",
     "认定",
     "确认",
+    "许可",
+    "咨询",
+    "裁决",
+    "申请",
+    "申报",
+    "受理",
+    "鉴定",
+    "验收",
 )
 # 对…的审批 frames.
 _FRAME = re.compile(r"^对(.{2,})的([\u4e00-\u9fff]{2})$")
@@ -216,6 +242,10 @@ class NameParts:
     alt_keys: tuple[str, ...] = ()
     # A leading level word that stays in the key (县级, 乡镇 …): object or decoration?
     level_prefix: str = ""
+    # The text without parts that may be decorations or the name's own words (an owner or a
+    # number set apart by a space only: 政府分局 X, 1 X): parsed and matched only when the
+    # name itself matches nothing (see shixiang.matching).
+    readings: tuple[str, ...] = ()
 
     @property
     def phonetic_key(self) -> str:
@@ -233,12 +263,26 @@ class NameParts:
         return parse_text(self.text, loose=True).key
 
     @property
+    def flat_key(self) -> str:
+        """The key of the name read with its bracket characters taken out and their content
+        kept (level and owner brackets still dropped): 组织气❮候可行性❯论证 and 文艺表演团体
+        营业性演出许可证注销审批 read like 组织气候可行性论证 and 文艺表演团体《营业性演出许可证》
+        注销审批. Brackets and quotes are one family in the wild; this reading does not care
+        which a unit meant."""
+        return _flat_key(self.plain)
+
+    @property
     def reductions(self) -> tuple[tuple[str, str], ...]:
         """(what was dropped, key) for the name with one optional part dropped: a leading level
         word (县级X), an owner written in front without a separator (吉林省水利厅X), a generic
         trailing word (X服务); and both ends together. The matcher accepts one of these only
         when it names exactly one catalogue item and no sibling conflicts."""
-        return _reductions(self.text)
+        flat = tuple(
+            (f"{kind}+brackets", key)
+            for kind, key in _reductions(self.plain.replace("(", "").replace(")", ""))
+            if kind
+        )
+        return _reductions(self.text) + flat
 
 
 def _split_situation(stem: str) -> tuple[str, str]:
@@ -268,7 +312,7 @@ def _classify_bracket(content: str) -> tuple[str, str]:
     for word in (content, _SITUATION_TAIL.sub("", content)):
         if word in SITUATIONS:
             return "situation", SITUATIONS[word]
-    if is_owner(content, needs_place=True):
+    if is_owner(content, weak=True):
         return "owner", content
     return "scope", content
 
@@ -318,10 +362,17 @@ def parse_name(raw: str, loose: bool = False) -> NameParts:
     decorations at its ends are peeled (:func:`shixiang.decoration.peel`), and the rest is
     parsed by :func:`parse_text`; the explanation notes say what was removed."""
     cleaned, removed = clean_cell(raw)
-    text, peeled = peel(cleaned)
-    parts = parse_text(text, loose)
+    text, peeled, maybe = peel(cleaned)
+    # Spaces have done their work (setting an owner or level apart); inside a name they
+    # are noise, like every other invisible character.
+    parts = parse_text(text.replace(SPACE, ""), loose)
     notes = (*removed, *(PEEL_LABELS[k] for k in peeled), *parts.notes)
-    return replace(parts, raw=str(raw), notes=tuple(dict.fromkeys(notes)))
+    return replace(
+        parts,
+        raw=str(raw),
+        notes=tuple(dict.fromkeys(notes)),
+        readings=tuple(t.replace(SPACE, "") for t in maybe),
+    )
 
 
 @lru_cache(maxsize=1_000_000)
@@ -376,7 +427,7 @@ def parse_text(text: str, loose: bool = False) -> NameParts:
         else:
             situation = tail_situation
     if level:
-        notes.append("层级限定词")
+        notes.append("层级标注")
     scope = "|".join(sorted(_CONNECTORS.sub("", s) for s in scopes))
     key = stem + ("#" + situation if situation else "") + ("@" + scope if scope else "")
     return NameParts(
@@ -408,6 +459,23 @@ _BARE_OWNER = re.compile(
 
 
 @lru_cache(maxsize=1_000_000)
+def _flat_key(plain: str) -> str:
+    return parse_text(plain.replace("(", "").replace(")", "")).key
+
+
+def _generic_cuts(text: str) -> list[str]:
+    """``text`` without its trailing generic words (before any trailing bracket groups): the
+    whole run of them, and each single word (招聘会服务事项: 招聘会, 招聘会服务)."""
+    groups = _TRAILING_GROUPS.search(text)
+    body, tail = text[: groups.start()], text[groups.start() :]
+    cuts = [body[: -len(w)] + tail for w in GENERIC_WORDS if body.endswith(w)]
+    run = _GENERIC_RUN.search(text)
+    if run:
+        cuts.append(text[: run.start()] + text[run.end() :])
+    return [c for c in dict.fromkeys(cuts) if len(c) - len(tail) >= 4]
+
+
+@lru_cache(maxsize=1_000_000)
 def _reductions(text: str) -> tuple[tuple[str, str], ...]:
     heads: list[tuple[str, str]] = [("", text)]
     lead = _LEVEL_PREFIX.match(text)
@@ -420,10 +488,9 @@ def _reductions(text: str) -> tuple[tuple[str, str], ...]:
     for kind, head in heads:
         if kind:
             out.append((kind, parse_text(head).key))
-        tail = GENERIC_TAIL.search(head)
-        if tail and tail.start() >= 4:
-            both = f"{kind}+generic_tail" if kind else "generic_tail"
-            out.append((both, parse_text(head[: tail.start()] + head[tail.end() :]).key))
+        both = f"{kind}+generic_tail" if kind else "generic_tail"
+        for cut in _generic_cuts(head):  # 居住证办理服务: 居住证, 居住证办理
+            out.append((both, parse_text(cut).key))
     return tuple(out)
 
 

@@ -17,6 +17,7 @@ QC-003); a weaker tier's match is sent to review when the claimed code disagrees
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,12 +31,17 @@ Table = Mapping[str, tuple[str, ...]]  # key → catalogue business codes with t
 @dataclass(frozen=True)
 class Outcome:
     """What a tier says about one name: ``code`` accepted, or ``reason`` why it blocked (with
-    the items it found, best first); ``detail`` tells the steward what the tier dropped."""
+    the items it found, best first); ``detail`` tells the steward what the tier dropped.
+    ``absent`` marks a block that is a finding, not a doubt: the item found is a *different*
+    item (another object, another subject), so the name is not in the catalogue (unmatched,
+    the reason in its explanation) rather than waiting for a steward's choice (review)."""
 
     code: str | None = None
     reason: str = ""
     candidates: tuple[str, ...] = ()
     detail: str = ""
+    absent: bool = False
+    weak: bool = False  # found in another reading of the name: weaker than its tier
 
     @property
     def blocked(self) -> bool:
@@ -123,6 +129,29 @@ class CanonicalTier(Tier):
         return ((k, "") for k in (parts.key, *parts.alt_keys))
 
 
+class UnbracketedTier(Tier):
+    """The names agree once bracket characters are taken out and their content kept: a unit
+    brackets or quotes a word the catalogue does not (组织气❮候可行性❯论证), or leaves out the
+    brackets the catalogue has (…营业性演出许可证注销审批 for …《营业性演出许可证》注销审批)."""
+
+    method = "unbracketed"
+    label = "不计括号与引号时名称与目录事项一致"
+    ambiguous_reason = "不计括号时与目录中多个事项同名"
+
+    def catalogue_keys(self, parts: NameParts) -> Iterable[str]:
+        return (parts.flat_key,)
+
+    def decide(self, parts, table, catalogue):
+        by_key = catalogue.tables["canonical"]
+        hits = dict.fromkeys((*table.get(parts.flat_key, ()), *table.get(parts.key, ())))
+        hits.update(dict.fromkeys(by_key.get(parts.flat_key, ())))
+        if not hits:
+            return None
+        if len(hits) > 1:
+            return Outcome(reason=self.ambiguous_reason, candidates=tuple(hits))
+        return Outcome(code=next(iter(hits)))
+
+
 def optional_words_nest(a: str, b: str) -> bool:
     """True when the optional words found in one stem are a sub-multiset of the other's."""
     wa = Counter(OPTIONAL_WORD_PATTERN.findall(a))
@@ -146,7 +175,11 @@ class LooseTier(Tier):
     def guard(self, parts, code, dropped, catalogue):
         if optional_words_nest(parts.stem, catalogue.parts[code].stem):
             return None
-        return Outcome(reason="可省略的词（单位、个人等）与目录事项不同", candidates=(code,))
+        return Outcome(
+            reason="名称中的单位、个人等词与目录事项不同，是另一个事项",
+            candidates=(code,),
+            absent=True,
+        )
 
 
 class HomophoneTier(Tier):
@@ -158,15 +191,6 @@ class HomophoneTier(Tier):
 
     def unit_keys(self, parts: NameParts) -> Iterable[tuple[str, str]]:
         return ((parts.phonetic_key, ""),)
-
-
-REDUCTION_LABELS = {
-    "level_prefix": "名称开头的层级词",
-    "owner_prefix": "名称开头的实施主体",
-    "generic_tail": "名称末尾的泛称词（服务、事项等）",
-    "catalogue_scope": "目录名称中的括号限定语",
-    "catalogue_generic_tail": "目录名称末尾的泛称词",
-}
 
 
 def _object_level_conflict(parts: NameParts, catalogue: CatalogueView) -> bool:
@@ -197,79 +221,83 @@ class PrefixTier(Tier):
         return ((key, kind) for kind, key in parts.reductions if kind in self.kinds)
 
     def decide(self, parts, table, catalogue):
-        return super().decide(parts, catalogue.tables["canonical"], catalogue)
+        found = super().decide(parts, catalogue.tables["canonical"], catalogue)
+        if found is None and parts.level_prefix:
+            # 省级文物保护单位… where the catalogue has only 县级文物保护单位…: another object.
+            bare = dict(parts.reductions).get("level_prefix")
+            objects = catalogue.tables["level_prefixed"].get(bare or "", ())
+            if objects:
+                return Outcome(reason=_OBJECT_LEVEL_REASON, candidates=objects, absent=True)
+        return found
 
     def guard(self, parts, code, dropped, catalogue):
         if dropped == "level_prefix" and _object_level_conflict(parts, catalogue):
-            return Outcome(reason=_OBJECT_LEVEL_REASON, candidates=(code,))
+            return Outcome(reason=_OBJECT_LEVEL_REASON, candidates=(code,), absent=True)
         return None
 
 
 REDUCTION_LABELS = {
     **PrefixTier.kinds,
     "generic_tail": "名称末尾的泛称词（服务、事项等）",
-    "catalogue_scope": "目录名称中的括号限定语",
-    "catalogue_generic_tail": "目录名称末尾的泛称词",
+    "brackets": "括号",
+    "scopeless": "目录名称中的括号限定语",
+    "generic_free": "目录名称末尾的泛称词",
 }
 
 
 class ReducedTier(Tier):
-    """One optional part dropped: a trailing generic word (服务, 事项…) of the unit's name
-    (also after a leading level word or owner), or a bracket qualifier (（激活）, （含临时建设）)
-    or trailing generic word of the catalogue's. Accepted only when exactly one item is left and
-    no sibling conflicts; weaker than a name equivalence, so a claimed code that disagrees
-    sends the row to review."""
+    """Optional parts dropped on either side: of the unit's name a trailing generic word
+    (服务, 事项, 手续办理…), also after a leading level word or owner, and its brackets; of
+    the catalogue's name a bracket qualifier (（激活）, （含临时建设）) or a trailing generic
+    word. Accepted only when exactly one item is left and no sibling conflicts; weaker than a
+    name equivalence, so a claimed code of an item the catalogue lacks sends the row to review.
+    """
 
     method = "reduced"
     label = "省略可选部分后与目录中唯一事项一致"
     strong = False
     ambiguous_reason = "省略可选部分后与目录中多个事项同名"
+    # Catalogue tables looked up, and what the catalogue side dropped to be found there.
+    tables: ClassVar[tuple[str, ...]] = ("canonical", "unbracketed", "scopeless", "generic_free")
 
     def decide(self, parts, table, catalogue):
-        by_key = catalogue.tables["canonical"]
-        scopeless = catalogue.tables["scopeless"]
-        generic = catalogue.tables["generic_free"]
+        readings = [("", parts.key), ("brackets", parts.flat_key), *parts.reductions]
         hits: dict[str, str] = {}
-        for kind, key in parts.reductions:
-            if kind not in PrefixTier.kinds:
-                for code in by_key.get(key, ()):
-                    hits.setdefault(code, kind)
-        if not parts.scope:
-            for code in scopeless.get(parts.key, ()):
-                hits.setdefault(code, "catalogue_scope")
-        for kind, key in (("", parts.key), *parts.reductions):
-            for code in generic.get(key, ()):
-                hits.setdefault(code, "catalogue_generic_tail" + (f"+{kind}" if kind else ""))
+        for name in self.tables:
+            lookup = catalogue.tables[name]
+            for kind, key in readings:
+                if name in ("canonical", "unbracketed") and kind in ("", "brackets"):
+                    continue  # what the stronger tiers already tried
+                for code in lookup.get(key, ()):
+                    dropped = [k for k in kind.split("+") if k]
+                    if name in ("scopeless", "generic_free"):
+                        dropped.append(name)
+                    hits.setdefault(code, "+".join(dropped))
         if not hits:
             return None
         if len(hits) > 1:
             return Outcome(reason=self.ambiguous_reason, candidates=tuple(hits))
         (code, dropped), *_ = hits.items()
         if "level_prefix" in dropped and _object_level_conflict(parts, catalogue):
-            return Outcome(reason=_OBJECT_LEVEL_REASON, candidates=(code,))
-        detail = "省略了" + "和".join(REDUCTION_LABELS[k] for k in dropped.split("+"))
+            return Outcome(reason=_OBJECT_LEVEL_REASON, candidates=(code,), absent=True)
+        detail = "省略了" + "和".join(
+            dict.fromkeys(REDUCTION_LABELS[k] for k in dropped.split("+") if k)
+        )
         return Outcome(code=code, detail=detail)
 
 
-def deletions(stem: str, min_length: int = 6) -> list[str]:
-    """The stem with one character deleted, for every position but the first (a leading
-    character often names the object: 分公司 ≠ 公司), when the stem is long enough."""
-    if len(stem) < min_length:
+def deletions(text: str, min_length: int = 6) -> list[str]:
+    """The text with one character deleted, for every position but the first (a leading
+    character often names the object: 分公司 ≠ 公司), when the text is long enough."""
+    if len(text) < min_length:
         return []
-    return [stem[:i] + stem[i + 1 :] for i in range(1, len(stem))]
-
-
-def _with_parts(stem: str, parts: NameParts) -> str:
-    return (
-        stem
-        + ("#" + parts.situation if parts.situation else "")
-        + ("@" + parts.scope if parts.scope else "")
-    )
+    return [text[:i] + text[i + 1 :] for i in range(1, len(text))]
 
 
 class NearTier(Tier):
-    """One character missing from or added to the stem (a typing slip), same situation and
-    scope, the first character untouched, names of six characters or more."""
+    """One character missing from or added to the name as written (a typing slip: 注登记 for
+    注销登记), the first character untouched, names of six characters or more; compared on
+    the cleaned text, so a slip inside a situation word is caught too."""
 
     method = "near"
     label = "与目录事项仅差一个字（疑似漏字或多字）"
@@ -277,17 +305,16 @@ class NearTier(Tier):
     ambiguous_reason = "与目录中多个事项仅差一个字"
 
     def catalogue_keys(self, parts: NameParts) -> Iterable[str]:
-        return (_with_parts(s, parts) for s in deletions(parts.stem))
+        return deletions(parts.plain)
 
     def decide(self, parts, table, catalogue):
-        by_key = catalogue.tables["canonical"]
+        by_plain = catalogue.tables["exact"]
         hits: dict[str, str] = {}
-        for code in table.get(parts.key, ()):  # the unit's name lacks a character
+        for code in table.get(parts.plain, ()):  # the unit's name lacks a character
             hits.setdefault(code, "漏字")
-        if len(parts.stem) >= 7:
-            for stem in deletions(parts.stem, 7):  # the unit's name has one character more
-                for code in by_key.get(_with_parts(stem, parts), ()):
-                    hits.setdefault(code, "多字")
+        for text in deletions(parts.plain, 7):  # the unit's name has one character more
+            for code in by_plain.get(text, ()):
+                hits.setdefault(code, "多字")
         if not hits:
             return None
         if len(hits) > 1:
@@ -302,6 +329,7 @@ TIERS: tuple[Tier, ...] = (
     AliasTier(),
     ExactTier(),
     CanonicalTier(),
+    UnbracketedTier(),
     LooseTier(),
     PrefixTier(),
     HomophoneTier(),
@@ -310,12 +338,62 @@ TIERS: tuple[Tier, ...] = (
 )
 STRONG_METHODS: tuple[str, ...] = tuple(t.method for t in TIERS if t.strong)
 
+
+# Qualifiers that say who exercises an item (（住建行使）): another item is exercised by
+# someone else, so such a qualifier always distinguishes.
+_EXERCISED_BY = re.compile(r"(?:行使|实施|负责|承办|受理)$")
+
+
+def _scope_subsets(parts: NameParts, keep: frozenset[str]) -> list[str]:
+    """The key with each proper subset of the name's scope qualifiers (up to three), where
+    only qualifiers outside ``keep`` may be left out."""
+    scopes = parts.scope.split("|") if parts.scope else []
+    if not scopes or len(scopes) > 3:
+        return []
+    head = parts.key.split("@")[0]
+    out = []
+    for mask in range(2 ** len(scopes) - 1):
+        kept = [s for i, s in enumerate(scopes) if mask >> i & 1]
+        if all(s in kept for s in scopes if s in keep):
+            out.append(head + ("@" + "|".join(kept) if kept else ""))
+    return out
+
+
+def scopeless_table(parts: Mapping[str, NameParts]) -> Table:
+    """Key with some bracket qualifiers left out → catalogue codes: how a unit that leaves out
+    a qualifier of the catalogue's name (（激活）, （含临时建设）) finds the item.
+
+    A qualifier that *distinguishes* items is never left out: one that the catalogue uses to
+    tell two items apart somewhere (X（婚前医学检查） beside X, for any X), one that names who
+    exercises the item (（住建行使）), and any qualifier of an item without a situation whose
+    stem other items share with a situation (X（增项） beside X（新办）, X（变更）: 增项 is a
+    handling situation the name model does not know). If the catalogue lacks the plain item, a
+    unit writing it means another item."""
+    keys = {p.key for p in parts.values()}
+    with_situations = {p.stem for p in parts.values() if p.situation}
+    distinguishing = set()
+    for p in parts.values():
+        for scope in p.scope.split("|") if p.scope else ():
+            rest = [s for s in p.scope.split("|") if s != scope]
+            twin = p.key.split("@")[0] + ("@" + "|".join(rest) if rest else "")
+            if twin in keys or _EXERCISED_BY.search(scope):
+                distinguishing.add(scope)
+    keep = frozenset(distinguishing)
+    table: dict[str, list[str]] = {}
+    for code, p in parts.items():
+        if not p.situation and p.stem in with_situations:
+            continue  # its qualifier may be the situation that tells it from its siblings
+        for key in _scope_subsets(p, keep):
+            table.setdefault(key, []).append(code)
+    return {k: tuple(dict.fromkeys(v)) for k, v in table.items()}
+
+
 # Auxiliary catalogue tables the reduction tier reads: key → codes.
 AUXILIARY_KEYS: dict[str, Callable[[NameParts], Iterable[str]]] = {
-    # the key without bracket qualifiers, for items that have some
-    "scopeless": lambda p: (p.key.split("@")[0],) if p.scope else (),
     # the key without a trailing generic word (服务, 事项…)
-    "generic_free": lambda p: (k for kind, k in p.reductions if kind == "generic_tail"),
+    "generic_free": lambda p: (
+        k for kind, k in p.reductions if kind in ("generic_tail", "generic_tail+brackets")
+    ),
     # names that open with a level word (县级文物保护单位修缮许可), read without it
     "level_prefixed": lambda p: (k for kind, k in p.reductions if kind == "level_prefix"),
 }

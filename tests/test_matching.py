@@ -54,9 +54,14 @@ def test_a_sibling_missing_from_the_catalogue_is_never_auto_matched(
     assert pd.isna(row["business_code"])
 
 
-def test_review_rows_keep_three_scored_candidates(index: CatalogueIndex) -> None:
+def test_a_situation_the_catalogue_lacks_is_unmatched_with_its_siblings_as_candidates(
+    index: CatalogueIndex,
+) -> None:
+    # Every close candidate is 食品经营许可 in another situation: the item the unit lists is
+    # not in the catalogue. A finding, not a doubt: unmatched, the siblings kept for context.
     row = decide(index, ["食品经营许可（补办）"]).iloc[0]
-    assert row["status"] == "review"
+    assert row["status"] == "unmatched"
+    assert "只有该事项的其他办理情形" in row["explanation"]
     cands = json.loads(row["candidates"])
     assert len(cands) == 3
     assert {c["business_code"] for c in cands} == {
@@ -115,9 +120,11 @@ def test_valid_claimed_code_with_a_close_name_is_matched_by_code(index: Catalogu
 
 
 def test_claimed_code_does_not_override_a_situation_conflict(index: CatalogueIndex) -> None:
-    # 511F01274000 is the 户口 family (恢复, 注销): the code alone cannot pick one.
+    # 511F01274000 is the 户口 family (恢复, 注销): the code cannot make 户口变更 one of them.
+    # The family lacks the situation, so the item is not in the catalogue: unmatched.
     row = decide(index, ["户口变更"], ["511F01274000"]).iloc[0]
-    assert row["status"] == "review"
+    assert row["status"] == "unmatched" and pd.isna(row["business_code"])
+    assert "只有该事项的其他办理情形" in row["explanation"]
 
 
 def test_identical_names_are_decided_once_and_identically(index: CatalogueIndex) -> None:

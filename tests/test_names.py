@@ -51,17 +51,16 @@ def test_siblings_and_scopes_keep_distinct_keys(a: str, b: str) -> None:
 def test_parts_are_separated_and_explained() -> None:
     p = parse_name("食品(含保健食品)经营许可变更（县级）")
     assert p.situation == "变更"
-    assert p.level == "县级"
     assert p.scope == "含保健食品"
     assert p.stem == "食品经营许可"
-    assert "层级限定词" in p.notes
+    assert "层级标注" in p.notes
     assert p.raw == "食品(含保健食品)经营许可变更（县级）"
 
 
 def test_level_qualifier_with_enumeration_comma_is_one_qualifier() -> None:
     p = parse_name("企业投资项目备案（技术改造）（市级/县级）")
-    assert p.level == "市级-县级"  # separators are one class after cleaning
     assert p.scope == "技术改造"
+    assert p.key == parse_name("企业投资项目备案（技术改造）").key
 
 
 def test_homophone_typo_has_the_same_phonetic_key_but_not_the_same_key() -> None:
