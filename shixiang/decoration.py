@@ -110,7 +110,7 @@ def _numbering(text: str) -> tuple[int, bool]:
     s = m.group(0)
     if s.startswith(OPEN) or s.startswith(("序号", "编号", "no")):
         return m.end(), True
-    if s.endswith(("项", "条", "号", "个")) or s.rstrip(SPACE)[-1] in "-、。)":
+    if s.rstrip(SPACE).endswith(("项", "条", "号", "个")) or s.rstrip(SPACE)[-1] in "-、。)":
         return m.end(), True
     if any(mark in s.rstrip(SPACE) for mark in "-。"):  # 1-19, 2.3: a section number
         return m.end(), True
