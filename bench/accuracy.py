@@ -138,10 +138,18 @@ def metrics(decided: pd.DataFrame, rows: pd.DataFrame) -> dict[str, float]:
     }
 
 
+NEGATIVE_KINDS = ("withheld_item", "withheld_sibling", "object_sibling", "local_item")
+
+
 def by_class(decided: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    # A negative that carries a positive family's noise is reported apart from the family,
+    # so a family's figures are its positives' (its auto_correct is its recall).
+    negative = ~rows["expected_in_catalogue"].str.lower().eq("true")
+    noisy_negative = negative & ~rows["variation"].isin(NEGATIVE_KINDS)
+    variation = rows["variation"].where(~noisy_negative, rows["variation"] + " (negative)")
     frame = pd.DataFrame(
         {
-            "variation": rows["variation"].to_numpy(),
+            "variation": variation.to_numpy(),
             "auto_correct": (
                 (decided["status"] == "matched")
                 & (decided["business_code"].fillna("") == rows["expected_business_code"])

@@ -52,13 +52,13 @@ _DROP_MARKERS = str.maketrans(dict.fromkeys(REMOVED_LABELS))
 # name model also reads every name with its bracket characters taken out (``flat_key``).
 QUOTE_LIKE = frozenset("\"'`")
 # Po/Sm characters that separate an owner, a level or a number from the name.
-SEPARATOR_LIKE = frozenset(":;|/\\·•‧∙⋅・~→⇒—–-‐‑‒―⁃−⸺⸻〜～︰¦")
+SEPARATOR_LIKE = frozenset(":;|/\\·•‧∙⋅・~→⇒>»›—–-‐‑‒―⁃−⸺⸻〜～︰¦")
 ENUMERATION_LIKE = frozenset("、,，﹐﹑")
 
 _T2S = OpenCC("t2s")
 # Artefacts of exports: HTML entities and tags, Excel's _xHHHH_ escapes of control characters.
 _ESCAPES = re.compile(
-    r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});|<[a-zA-Z/][^<>]{0,20}>|_x[0-9a-fA-F]{4}_"
+    r"&(?:#\d{1,6}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});|<[a-zA-Z/!][^<>]{0,200}>|_x[0-9a-fA-F]{4}_"
 )
 
 
@@ -149,8 +149,9 @@ def clean_cell(raw: object) -> tuple[str, tuple[str, ...]]:
     brackets balanced and empty brackets removed; and the labels of the removed classes found
     (不可见字符或空白, 符号, 引号), for the explanation."""
     s = str(raw)
-    if "&" in s or "<" in s or "_x" in s:
-        s = _ESCAPES.sub(_unescape, s)
+    for _ in range(2):  # escaped twice happens: &amp;nbsp;
+        if "&" in s or "<" in s or "_x" in s:
+            s = _ESCAPES.sub(_unescape, s)
     s = unicodedata.normalize("NFKC", s.translate(_NUMBER_SYMBOLS)).translate(_TABLE)
     removed = tuple(label for mark, label in REMOVED_LABELS.items() if mark in s)
     if removed:

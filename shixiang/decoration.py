@@ -24,8 +24,29 @@ PEEL_LABELS = {
     "numbering": "序号",
     "owner": "实施主体或部门名称",
     "level": "层级标注",
+    "code": "编码",
+    "repetition": "重复的文字",
     "punctuation": "首尾标点或括号",
 }
+# An item code pasted into the name cell (511A0138000000, 62A0011200000101, G-000007-001):
+# letters, digits and hyphens with at least six digits. Never part of an item's name.
+_CODE = re.compile(r"[0-9a-z][0-9a-z-]{6,}")
+# Remarks on how or where a service is delivered, which units append in brackets (（全程
+# 网办）, （最多跑一次）, 【已进驻政务大厅】, （暂停办理）): a reading without them is tried.
+_REMARK = re.compile(
+    r"暂停|全程|网办|网上办|跑一次|跑腿|预约|进驻|大厅|不见面|即来即办|容缺|自助|掌上|秒批|一次办"
+)
+_GLUED_CODE = re.compile(r"[0-9a-z][0-9a-z-]{7,}(?=[\u4e00-\u9fff])")
+_GLUED_CODE_TAIL = re.compile(r"(?<=[\u4e00-\u9fff)])[0-9a-z][0-9a-z-]{7,}$")
+_REPEATED_GROUP = re.compile(r"(\([^()]*\))\1+")
+# Latin letters between Chinese characters: input-method residue (经营xu许可).
+_LATIN_INSIDE = re.compile(r"(?<=[\u4e00-\u9fff])[a-z]+(?=[\u4e00-\u9fff])")
+
+
+def is_code(text: str) -> bool:
+    """True when ``text`` is an item code (see :data:`_CODE`)."""
+    return bool(_CODE.fullmatch(text)) and sum(c.isdigit() for c in text) >= 6
+
 
 # Level words, alone or combined (市级/县级, 县（市、区）级, 乡镇级, 市本级, 设区的市级权限).
 LEVEL_WORDS = (
@@ -61,7 +82,7 @@ _END_PUNCT = _SEPARATORS
 _SPACES = str.maketrans(dict.fromkeys(SPACE))
 
 
-def _runs(text: str) -> list[str]:
+def _runs(text: str, separators: str = _SEPARATORS) -> list[str]:
     """The name as alternating runs of text and of separators; a separator inside brackets
     belongs to its text run (县（市、区）级, （村（社区）级/省本级）)."""
     runs: list[list[str]] = []
@@ -72,7 +93,7 @@ def _runs(text: str) -> list[str]:
             depth += 1
         elif ch == CLOSE:
             depth = max(depth - 1, 0)
-        is_sep = depth == 0 and ch in _SEPARATORS
+        is_sep = depth == 0 and ch in separators
         if kinds and kinds[-1] == is_sep:
             runs[-1].append(ch)
         else:
@@ -89,11 +110,26 @@ def is_level_marker(text: str) -> bool:
     return bool(text) and bool(LEVEL_MARKER.fullmatch(text.translate(_NO_BRACKETS)))
 
 
+# Departments as units abbreviate them (区人社局, X【行政审批】, X（税务）, X_住建).
+DEPARTMENTS: tuple[str, ...] = (
+    "行政审批", "人力资源和社会保障", "人力资源社会保障", "人社", "社保", "市场监督管理",
+    "市场监管", "市监", "教科体", "教育", "卫生健康", "卫健", "医疗保障", "医保", "民政",
+    "住房和城乡建设", "住建", "自然资源和规划", "自然资源", "生态环境", "交通运输", "交通",
+    "农业农村", "水利", "水务", "文化和旅游", "文广旅", "文旅", "商务", "应急管理", "应急",
+    "公安", "司法", "税务", "退役军人事务", "林业和草原", "林草", "林业", "财政", "发展改革",
+    "发改", "经信", "统计", "残联", "气象", "消防", "城管", "政务服务", "便民服务",
+)  # fmt: skip
+_DEPARTMENT = re.compile("(?:" + "|".join(DEPARTMENTS) + r")(?:局|厅|委|部门|窗口|办|中心)?")
+
+
 def is_owner(text: str, *, weak: bool = False) -> bool:
-    """True when ``text`` names an organisation: it ends in an organisation word. With
-    ``weak`` (only a space or comma sets it apart, or it is a trailing bracket that could be a
-    scope: （加油站）) it must also start with a place (区…局, 吉林省…厅) or end in a word that
-    never ends an item noun (局, 厅, 委员会, 中心 …)."""
+    """True when ``text`` names an organisation: it ends in an organisation word, or it is a
+    department as units abbreviate it (行政审批, 人社局, 税务). With ``weak`` (only a space or
+    comma sets it apart, or it is a trailing bracket that could be a scope: （加油站）) it must
+    also start with a place (区…局, 吉林省…厅), end in a word that never ends an item noun (局,
+    厅, 委员会, 中心 …), or be such a department."""
+    if _DEPARTMENT.fullmatch(text):
+        return True
     if not _OWNER.fullmatch(text):
         return False
     return not weak or bool(_PLACE.match(text)) or bool(_OWNER_STRONG.fullmatch(text))
@@ -156,6 +192,8 @@ def _decoration(part: str, sep: str) -> str:
     the name (对政府 采购…, 城镇排水与污水处 理设施…) or an item of a list (博物馆、图书馆…).
     Numbers behind a space or comma (1 X, 第二 类…) may be numbering or the name's own start."""
     part = part.translate(_SPACES)
+    if is_code(part):
+        return "code"
     if is_level_marker(part):
         return "level"
     if is_owner(part):
@@ -193,7 +231,7 @@ def _separated(text: str, side: str, greedy: bool) -> tuple[str, str, list[str]]
         else:
             strength = "comma" if ENUM in sep else "space"
         kind = _decoration(part, strength)
-        if not kind or _decoration(rest, "strong") in ("level", "owner"):
+        if not kind or is_level_marker(rest):
             continue  # not a decoration, or what would remain is one: the part is the name
         if side == "tail" and kind == "numbering":
             continue
@@ -227,10 +265,15 @@ def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tupl
 
     for _ in range(8):  # a few layers: "1. 【吉林省水利厅】X-省级。"
         before = text
+        text = _unrepeated(text, take)
         stripped = text.strip(_END_PUNCT)
         if stripped != text and len(stripped) >= 2:
             text = stripped
             take("punctuation")
+        glued = _GLUED_CODE.match(text) or _GLUED_CODE_TAIL.search(text)
+        if glued and is_code(glued.group(0)):  # 62C001060000补领结婚证
+            text = text[: glued.start()] + text[glued.end() :]
+            take("code")
         n, sure = _numbering(text)
         if n and (sure or greedy):
             text = text[n:].lstrip(_END_PUNCT)
@@ -245,8 +288,8 @@ def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tupl
             elif end > 0 and len(text) - end > 4:
                 kind = _decoration(text[1:end], "strong")
                 rest = text[end + 1 :].lstrip(_END_PUNCT)
-                if kind == "owner?" and not greedy:
-                    maybe.append(rest)
+                if kind in ("owner?", "") and not greedy:
+                    maybe.append(rest)  # 【事项名称】X: no item name opens with a bracket
                 elif kind:
                     text = rest
                     take(kind.rstrip("?"))
@@ -259,18 +302,57 @@ def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tupl
         if text.endswith(CLOSE):
             start = _trailing_group_start(text)
             content = text[start + 1 : -1].translate(_SPACES)
-            if start >= 4 and is_level_marker(content):
+            if start >= 4 and is_code(content):
+                text = text[:start]
+                take("code")
+            elif start >= 4 and is_level_marker(content):
                 text = text[:start]  # so that an owner before it is at the end: X、商务委（县级）
                 take("level")
             elif start >= 4 and (is_owner(content, weak=True) or (greedy and is_owner(content))):
                 text = text[:start]
                 take("owner")
-            elif start >= 4 and is_owner(content):  # （自资规队）, （加油站）
-                maybe.append(text[:start])
+            elif start >= 4 and (is_owner(content) or _REMARK.search(content)):
+                maybe.append(text[:start])  # （自资规队）, （加油站）, （全程网办）
         if text == before:
             break
-    if greedy or not maybe:
+    if greedy:
         return text, tuple(kinds), ()
     readings = [peel(rest, greedy=True)[0] for rest in maybe]
     readings.append(peel(original, greedy=True)[0])
-    return text, tuple(kinds), tuple(r for r in dict.fromkeys(readings) if r != text)
+    # A cell may hold more than the name (事项名称：X, 主项/X, X|行政许可, X_住建): each part
+    # that separators set apart is also a reading.
+    # Only a real separator sets such a part apart: spaces and list commas are inside names.
+    runs = _runs(text.translate(_SPACES), _STRONG_SEPARATORS)
+    if runs and runs[0][0] in _STRONG_SEPARATORS:
+        runs = runs[1:]
+    for i in range(2, len(runs), 2):  # drop the parts before or after a separator
+        for part in ("".join(runs[i:]), "".join(runs[: len(runs) - i])):
+            if len(part) >= 4:
+                readings.append(peel(part.strip(_END_PUNCT), greedy=True)[0])
+    latin = _LATIN_INSIDE.sub("", text)
+    if latin != text:
+        readings.append(latin)
+    readings = [
+        r for r in dict.fromkeys(readings) if r.translate(_SPACES) != text.translate(_SPACES)
+    ]
+    return text, tuple(kinds), tuple(readings)
+
+
+def _unrepeated(text: str, take) -> str:
+    """The name written once where the cell holds it twice (X X, XX, X（补办）（补办））."""
+    if ")(" in text:
+        once = _REPEATED_GROUP.sub(r"\1", text)
+        if once != text:
+            text = once
+            take("repetition")
+    bare = text.translate(_SPACES)
+    half = len(bare) // 2
+    if len(bare) >= 8 and len(bare) % 2 == 0 and bare[:half] == bare[half:]:
+        take("repetition")
+        return bare[:half]
+    runs = _runs(text)
+    first = runs[0].translate(_SPACES) if runs else ""
+    if len(runs) == 3 and len(first) >= 4 and runs[0][0] not in _SEPARATORS and first == runs[2]:
+        take("repetition")
+        return runs[0]
+    return text

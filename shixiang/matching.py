@@ -397,6 +397,12 @@ def _decide_distinct(
     #    catalogue lacks, which the weak equivalence cannot overrule. A steward decides.
     conflict = code.notna() & ev["known"] & ~ev["agrees"]
     foreign = code.notna() & ev["foreign"]
+    reading = per_row["weak"].fillna(False).astype(bool)
+    reasons = reasons.mask(
+        conflict & reading & (reasons == ""),
+        "只有去掉名称首尾的部分后才与目录事项一致，而声明的基本编码属于另一个目录事项",
+    )
+    conflict &= ~reading
     notes = notes.mask(conflict, "声明的基本编码属于另一个目录事项，以名称为准（见质检问题）")
     notes = notes.mask(foreign & strong, "声明的基本编码不在通用目录中，以名称为准（见质检问题）")
     reasons = reasons.mask(

@@ -31,7 +31,7 @@ from functools import cache, lru_cache
 from pypinyin.pinyin_dict import pinyin_dict
 
 from shixiang.cleaning import SPACE, clean_cell
-from shixiang.decoration import PEEL_LABELS, is_level_marker, is_owner, peel
+from shixiang.decoration import DEPARTMENTS, PEEL_LABELS, is_level_marker, is_owner, peel
 
 # --- Tables --------------------------------------------------------------------------------
 
@@ -90,9 +90,7 @@ _SITUATION_APPLY = re.compile("(" + "|".join(_SITUATION_WORDS) + ")申请")
 # as part of their object (县级文物保护单位修缮许可, 乡镇设立广播电视站…审批), so it stays in the
 # key and the matcher tries the name without it only as a reduction (see ``level_prefix``).
 _DEPT_PREFIX = re.compile(
-    r"^(?:(?:省|市|县|区)(?:行政审批|人社|人力资源和社会保障|市场监管|市监|教科体|教育|卫健|卫生健康"
-    r"|民政|住建|自然资源|生态环境|交通运输|农业农村|水利|文旅|商务|应急管理|公安|司法|医保|税务"
-    r"|退役军人事务|林业|财政)局"
+    r"^(?:(?:省|市|县|区)(?:" + "|".join(DEPARTMENTS) + ")局"
     r"|(?:省|市|县|区)委?[\u4e00-\u9fff]{0,10}?(?:厅|局|委|部|办|残联))"
 )
 _LEVEL_PREFIX = re.compile(
@@ -246,6 +244,8 @@ class NameParts:
     # number set apart by a space only: 政府分局 X, 1 X): parsed and matched only when the
     # name itself matches nothing (see shixiang.matching).
     readings: tuple[str, ...] = ()
+    # The cell ends in an ellipsis (…, ..., U+FFFD): the name was cut off by a field length.
+    truncated: bool = False
 
     @property
     def phonetic_key(self) -> str:
@@ -354,6 +354,27 @@ def _rewrite(stem: str, notes: list[str]) -> tuple[str, str]:
     return stripped, sound
 
 
+_TRUNCATION_MARKS = ("…", "...", "‥", "⋯", "\ufffd", "。。。", "．．．")
+
+
+def _cut_off(raw: str) -> bool:
+    """The cell was cut off by a field length: it ends in an ellipsis, or inside a bracket it
+    opened and never closed (…遗失补办（婚)."""
+    tail = raw.rstrip()
+    if tail.endswith(_TRUNCATION_MARKS):
+        return True
+    depth = 0
+    for ch in reversed(tail[-12:]):
+        category = unicodedata.category(ch)
+        if category == "Pe":
+            depth += 1
+        elif category == "Ps":
+            if depth == 0:
+                return True
+            depth -= 1
+    return False
+
+
 @lru_cache(maxsize=1_000_000)
 def parse_name(raw: str, loose: bool = False) -> NameParts:
     """Parse one item name as a cell holds it. Pure and cached: call it on distinct names.
@@ -372,6 +393,7 @@ def parse_name(raw: str, loose: bool = False) -> NameParts:
         raw=str(raw),
         notes=tuple(dict.fromkeys(notes)),
         readings=tuple(t.replace(SPACE, "") for t in maybe),
+        truncated=_cut_off(str(raw)),
     )
 
 

@@ -294,13 +294,27 @@ def deletions(text: str, min_length: int = 6) -> list[str]:
     return [text[:i] + text[i + 1 :] for i in range(1, len(text))]
 
 
+def swaps(text: str, min_length: int = 6) -> list[str]:
+    """The text with two neighbouring characters swapped, at every position."""
+    if len(text) < min_length:
+        return []
+    return [text[:i] + text[i + 1] + text[i] + text[i + 2 :] for i in range(len(text) - 1)]
+
+
+# A character no Chinese item name holds: kana, hangul and other scripts' letters, which
+# OCR and input methods put in place of a look-alike (工 → エ, 口 → ロ, 力 → カ).
+_FOREIGN = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002ffff0-9a-z()\-、。]")
+
+
 class NearTier(Tier):
-    """One character missing from or added to the name as written (a typing slip: 注登记 for
-    注销登记), the first character untouched, names of six characters or more; compared on
-    the cleaned text, so a slip inside a situation word is caught too."""
+    """A typing slip, the first character untouched, names of six characters or more,
+    compared on the cleaned text (so a slip inside a situation word is caught too): one
+    character missing (注登记 for 注销登记) or added, two neighbours swapped (企业资投 for
+    企业投资), or one character of a foreign script standing for a look-alike (职エ for 职工).
+    A Chinese character for another is never a slip here: 采矿权 and 探矿权 are two items."""
 
     method = "near"
-    label = "与目录事项仅差一个字（疑似漏字或多字）"
+    label = "与目录事项仅差一个字（疑似漏字、多字、字序颠倒或识别错误）"
     strong = False
     ambiguous_reason = "与目录中多个事项仅差一个字"
 
@@ -308,19 +322,56 @@ class NearTier(Tier):
         return deletions(parts.plain)
 
     def decide(self, parts, table, catalogue):
+        if parts.truncated:
+            return None  # a cut-off name lacks characters by design: see TruncatedTier
+        plain = parts.plain
         by_plain = catalogue.tables["exact"]
         hits: dict[str, str] = {}
-        for code in table.get(parts.plain, ()):  # the unit's name lacks a character
+        for code in table.get(plain, ()):  # the unit's name lacks a character
             hits.setdefault(code, "漏字")
-        for text in deletions(parts.plain, 7):  # the unit's name has one character more
+        for text in deletions(plain, 7):  # the unit's name has one character more
             for code in by_plain.get(text, ()):
                 hits.setdefault(code, "多字")
+        for code in catalogue.tables["swapped"].get(plain, ()):
+            hits.setdefault(code, "字序颠倒")
+        for m in _FOREIGN.finditer(plain):  # one foreign character for a look-alike
+            i = m.start()
+            for code in table.get(plain[:i] + plain[i + 1 :], ()):
+                if len(catalogue.parts[code].plain) == len(plain):
+                    hits.setdefault(code, "识别错误的字符")
         if not hits:
             return None
         if len(hits) > 1:
             return Outcome(reason=self.ambiguous_reason, candidates=tuple(hits))
         (code, slip), *_ = hits.items()
         return Outcome(code=code, detail=f"与目录名称相差一个字（{slip}）")
+
+
+def _flat(plain: str) -> str:
+    return plain.replace("(", "").replace(")", "")
+
+
+class TruncatedTier(Tier):
+    """A name cut off by a field length, marked so (…, ..., U+FFFD at its end, or a bracket
+    opened and never closed): the start of exactly one catalogue name. Unmarked, a name that
+    is the start of another is a different item as often as not (机动车维修经营备案 beside
+    机动车维修经营备案（变更））."""
+
+    method = "truncated"
+    label = "名称被截断（末尾有省略号），与目录中唯一以此开头的事项一致"
+    strong = False
+    ambiguous_reason = "被截断的名称是目录中多个事项的开头"
+
+    def decide(self, parts, table, catalogue):
+        head = _flat(parts.plain)
+        if not parts.truncated or len(head) < 8:
+            return None
+        hits = [c for c, p in catalogue.parts.items() if _flat(p.plain).startswith(head)]
+        if not hits:
+            return None
+        if len(hits) > 1:
+            return Outcome(reason=self.ambiguous_reason, candidates=tuple(hits))
+        return Outcome(code=hits[0], detail="名称末尾被截断")
 
 
 # The tiers, strongest first. The claimed 基本编码 is evidence applied after them, per
@@ -335,6 +386,7 @@ TIERS: tuple[Tier, ...] = (
     HomophoneTier(),
     ReducedTier(),
     NearTier(),
+    TruncatedTier(),
 )
 STRONG_METHODS: tuple[str, ...] = tuple(t.method for t in TIERS if t.strong)
 
@@ -394,6 +446,8 @@ AUXILIARY_KEYS: dict[str, Callable[[NameParts], Iterable[str]]] = {
     "generic_free": lambda p: (
         k for kind, k in p.reductions if kind in ("generic_tail", "generic_tail+brackets")
     ),
+    # the cleaned text with two neighbouring characters swapped
+    "swapped": lambda p: swaps(p.plain),
     # names that open with a level word (县级文物保护单位修缮许可), read without it
     "level_prefixed": lambda p: (k for kind, k in p.reductions if kind == "level_prefix"),
 }

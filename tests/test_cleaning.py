@@ -165,3 +165,55 @@ def test_clean_cell_reports_what_it_removed() -> None:
     assert set(removed) == {"不可见字符", "引号", "符号"}
     _, peeled, _ = peel(clean_cell("1.招聘会服务-省级。")[0])
     assert set(peeled) == {"numbering", "level", "punctuation"}
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "【511A0024700001】建设工程（含临时建设）规划许可证核发",
+        "建设工程（含临时建设）规划许可证核发（511A0024700001）",
+        "511A0024700001 建设工程（含临时建设）规划许可证核发",
+        "511A0024700001建设工程（含临时建设）规划许可证核发",
+    ],
+)
+def test_an_item_code_pasted_into_the_name_is_peeled(cell: str) -> None:
+    assert text_of(cell) == "建设工程(含临时建设)规划许可证核发"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "社会保障卡挂失社会保障卡挂失",
+        "社会保障卡挂失 社会保障卡挂失",
+        "社会保障卡挂失（补办）（补办）",
+    ],
+)
+def test_a_name_pasted_twice_is_read_once(cell: str) -> None:
+    assert text_of(cell).startswith("社会保障卡挂失") and text_of(cell).count("挂失") == 1
+
+
+@pytest.mark.parametrize(
+    ("cell", "reading"),
+    [
+        ("事项名称：社会保障卡挂失", "社会保障卡挂失"),
+        ("社会保障卡申领/社会保障卡挂失", "社会保障卡挂失"),
+        ("社会保障卡挂失|公共服务", "社会保障卡挂失"),
+        ("社会保障卡挂失（全程网办）", "社会保障卡挂失"),
+        ("社会保障卡挂xie失", "社会保障卡挂失"),
+    ],
+)
+def test_more_than_the_name_in_a_cell_gives_readings(cell: str, reading: str) -> None:
+    assert reading in parse_name(cell).readings
+
+
+@pytest.mark.parametrize(
+    ("cell", "cut"),
+    [
+        ("文物保护单位的建设控制地带内进行建设工程的许可（新…", True),
+        ("母婴保健技术服务执业许可变更（婚前医学", True),
+        ("母婴保健技术服务执业许可变更（婚前医学检查）", False),
+        ("母婴保健技术服务执业许可变更", False),
+    ],
+)
+def test_a_name_cut_off_by_a_field_length_is_known_as_such(cell: str, cut: bool) -> None:
+    assert parse_name(cell).truncated is cut

@@ -64,6 +64,7 @@ def test_the_tiers_are_one_ordered_list_strongest_first() -> None:
         "homophone",
         "reduced",
         "near",
+        "truncated",
     ]
     assert methods.index("reduced") > max(methods.index(m) for m in STRONG_METHODS)
 
@@ -186,3 +187,42 @@ class TestClaimedCodeIsEvidenceOnly:
     def test_a_malformed_code_says_nothing(self, index: CatalogueIndex) -> None:
         row = decide(index, "公路超限运输许可服务", "511A-O1014")
         assert row["status"] == "matched"
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("社会保障卡挂失", "C04"),
+        ("社会保障卡失挂", "C04"),  # neighbours swapped
+        ("个人参保证明查询打エ", "C17"),  # エ for 印: a look-alike from another script
+        ("创业培训补贴申请", "C11"),
+    ],
+)
+def test_the_near_tier_takes_slips_but_not_another_chinese_character(
+    index: CatalogueIndex, name: str, code: str
+) -> None:
+    row = decide(index, name)
+    assert (row["status"], row["business_code"]) == ("matched", code)
+
+
+def test_a_chinese_character_for_another_is_never_a_slip(index: CatalogueIndex) -> None:
+    # 采矿权/探矿权, 就业/创业: one character tells the items apart.
+    assert decide(index, "就业培训补贴申请")["status"] != "matched"
+
+
+def test_a_truncated_name_is_the_start_of_exactly_one_item(index: CatalogueIndex) -> None:
+    row = decide(index, "建设项目古树名木保护方案备案（住建…")
+    assert (row["status"], row["business_code"], row["match_method"]) == (
+        "matched",
+        "C02",
+        "truncated",
+    )
+    # cut where two items begin alike: a steward decides
+    assert decide(index, "母婴保健技术服务执业许可变…")["status"] != "matched"
+
+
+def test_a_part_of_the_cell_is_weak_evidence(index: CatalogueIndex) -> None:
+    assert decide(index, "事项名称：招聘会服务")["business_code"] == "C09"
+    # the code says another item: the reading is not enough to overrule it
+    row = decide(index, "事项名称：招聘会服务", "512B00610000")
+    assert row["status"] == "review"
