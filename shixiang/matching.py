@@ -244,6 +244,7 @@ def match_names(
     out["blocked"] = [o.reason if o is not None else "" for _, o in walked]
     out["absent"] = [o is not None and o.absent for _, o in walked]
     out["weak"] = [o is not None and o.weak for _, o in walked]
+    out["catalogue_side"] = [o is not None and o.catalogue_side for _, o in walked]
     out["proposed"] = [o.candidates if o is not None else () for _, o in walked]
     out["detail"] = [o.detail if o is not None else "" for _, o in walked]
     blocked = out["blocked"].to_numpy() != ""
@@ -349,8 +350,10 @@ def decide_rows(
     """Decide every item row: status, business_code, method, score, margin, candidates, and a
     Chinese explanation. Returns ``items`` with :data:`DECISION_COLUMNS` added (same order).
 
-    A decision depends only on the row's name and claimed code, so each distinct
-    (name, claimed code) pair is decided once and the result is broadcast to its rows."""
+    A decision depends on the row's name and claimed code — and, for a name that matches
+    only once a catalogue qualifier is left out, on how many rows write it (see
+    :func:`_decide_distinct`) — so each distinct (name, claimed code) pair is decided once and
+    the result is broadcast to its rows."""
     claimed = (
         items["claimed_code"]
         if "claimed_code" in items
@@ -359,7 +362,8 @@ def decide_rows(
     pairs = pd.DataFrame({"item_name": items["item_name"].astype("str"), "claimed_code": claimed})
     codes, first = distinct_rows(pairs)
     distinct = pairs.iloc[first].reset_index(drop=True)
-    decided = _decide_distinct(distinct, index, aliases, thresholds)
+    rows = np.bincount(codes, minlength=len(distinct)) if len(codes) else np.zeros(0, int)
+    decided = _decide_distinct(distinct, index, aliases, thresholds, rows)
     out = items.copy()
     for col in DECISION_COLUMNS:
         out[col] = pd.Series(decided[col].array.take(codes), index=out.index)
@@ -371,8 +375,9 @@ def _decide_distinct(
     index: CatalogueIndex,
     aliases: dict[str, str] | None,
     thresholds: MatchThresholds,
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """:func:`decide_rows` on distinct (item_name, claimed_code) pairs."""
+    """:func:`decide_rows` on distinct (item_name, claimed_code) pairs, ``rows`` of each."""
     names = match_names(items["item_name"], index, aliases, thresholds)
     per_row = names.reindex(items["item_name"].astype(str).to_numpy())
     per_row.index = items.index
@@ -412,6 +417,20 @@ def _decide_distinct(
     notes = notes.mask(
         code.notna() & ev["malformed"], "声明的基本编码格式不正确，以名称为准（见质检问题）"
     )
+
+    # 1b. A name found only by leaving out a catalogue qualifier or generic word, written by
+    #     more rows than the catalogue's full name: most units writing the shorter name is a
+    #     sign that it is an item of its own the catalogue lacks, not a slip. A steward decides.
+    if rows is not None and per_row["catalogue_side"].any():
+        weight = pd.Series(rows, index=items.index)
+        by_key = weight.groupby(per_row["name_key"].to_numpy()).sum()
+        short = per_row["name_key"].map(by_key).fillna(0)
+        full = code.map(index.attr["name_key"]).map(by_key).fillna(0)
+        popular = per_row["catalogue_side"].fillna(False).astype(bool) & (short >= 3)
+        reasons = reasons.mask(
+            popular & (short > full) & (reasons == ""),
+            "多数单位填报的是省略了目录名称部分内容的名称，可能是目录未收录的事项",
+        )
 
     # 2. A tier found several items the name fits equally: the claimed code may pick one.
     settled = per_row["blocked"].fillna("").ne("") & ev["settles"].notna()

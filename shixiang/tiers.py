@@ -42,6 +42,7 @@ class Outcome:
     detail: str = ""
     absent: bool = False
     weak: bool = False  # found in another reading of the name: weaker than its tier
+    catalogue_side: bool = False  # found only by leaving out part of the catalogue's name
 
     @property
     def blocked(self) -> bool:
@@ -283,7 +284,12 @@ class ReducedTier(Tier):
         detail = "省略了" + "和".join(
             dict.fromkeys(REDUCTION_LABELS[k] for k in dropped.split("+") if k)
         )
-        return Outcome(code=code, detail=detail)
+        # What the catalogue's name loses: an inclusive qualifier (（含临时建设）) only says
+        # what the item covers; any other may make it an item of its own (see matching).
+        dropped_scopes = set(catalogue.parts[code].scope.split("|")) - set(parts.scope.split("|"))
+        inclusive = all(_INCLUSIVE.match(q) for q in dropped_scopes if q)
+        side = ("scopeless" in dropped and not inclusive) or "generic_free" in dropped
+        return Outcome(code=code, detail=detail, catalogue_side=side)
 
 
 def deletions(text: str, min_length: int = 6) -> list[str]:
@@ -353,9 +359,10 @@ def _flat(plain: str) -> str:
 
 class TruncatedTier(Tier):
     """A name cut off by a field length, marked so (…, ..., U+FFFD at its end, or a bracket
-    opened and never closed): the start of exactly one catalogue name. Unmarked, a name that
-    is the start of another is a different item as often as not (机动车维修经营备案 beside
-    机动车维修经营备案（变更））."""
+    opened and never closed): the start of exactly one catalogue name. Asked before the exact
+    tier: a cut-off 母婴保健技术服务执业许可注销（ equals 母婴保健技术服务执业许可注销 but may as
+    well be its （婚前医学检查） twin. Unmarked, a name that is the start of another is a
+    different item as often as not (机动车维修经营备案 beside 机动车维修经营备案（变更））."""
 
     method = "truncated"
     label = "名称被截断（末尾有省略号），与目录中唯一以此开头的事项一致"
@@ -378,6 +385,7 @@ class TruncatedTier(Tier):
 # (name, code) pair: see shixiang.matching.decide_rows.
 TIERS: tuple[Tier, ...] = (
     AliasTier(),
+    TruncatedTier(),
     ExactTier(),
     CanonicalTier(),
     UnbracketedTier(),
@@ -386,11 +394,12 @@ TIERS: tuple[Tier, ...] = (
     HomophoneTier(),
     ReducedTier(),
     NearTier(),
-    TruncatedTier(),
 )
 STRONG_METHODS: tuple[str, ...] = tuple(t.method for t in TIERS if t.strong)
 
 
+# Qualifiers that say what an item includes (（含临时建设）, （包括…）): never another item.
+_INCLUSIVE = re.compile(r"含|包括|包含|即")
 # Qualifiers that say who exercises an item (（住建行使）): another item is exercised by
 # someone else, so such a qualifier always distinguishes.
 _EXERCISED_BY = re.compile(r"(?:行使|实施|负责|承办|受理)$")

@@ -43,3 +43,31 @@ def test_scale_bench_small(tmp_path: Path) -> None:
         steps = result[f"{label}_steps_s"]
         assert {"matched_items", "published_library"} <= set(steps)
         assert 0 < sum(steps.values()) < result[f"{label}_s"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["independent", "unseen"])
+def test_accuracy_on_noise_the_matcher_was_not_written_from(model: str, tmp_path: Path) -> None:
+    out = tmp_path / "acc.json"
+    argv = ["--model", model, "--small", "--seed", "5", "--json", str(out), "--show-errors", "0"]
+    assert accuracy.main(argv) == 0
+    ours = json.loads(out.read_text(encoding="utf-8"))["metrics"]["shixiang"]
+    assert ours["precision"] >= 0.999
+    assert ours["recall"] >= (0.98 if model == "independent" else 0.93)
+    assert ours["false_accept_sibling"] <= 0.005 and ours["false_accept_object"] <= 0.01
+
+
+@pytest.mark.parametrize("module", ["noise_model.py", "unseen_noise.py"])
+def test_the_noise_models_import_nothing_of_the_matchers_vocabulary(module: str) -> None:
+    import ast
+
+    tree = ast.parse((REPO / "bench" / module).read_text(encoding="utf-8"))
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    allowed = {"shixiang.config", "shixiang.schema", "shixiang.ingest"}
+    assert {m for m in imported if m and m.startswith("shixiang")} <= allowed
+    assert "shixiang" not in imported and "accuracy" not in imported

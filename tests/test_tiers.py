@@ -56,6 +56,7 @@ def test_the_tiers_are_one_ordered_list_strongest_first() -> None:
     methods = [t.method for t in TIERS]
     assert methods == [
         "alias",
+        "truncated",
         "exact",
         "canonical",
         "unbracketed",
@@ -64,7 +65,6 @@ def test_the_tiers_are_one_ordered_list_strongest_first() -> None:
         "homophone",
         "reduced",
         "near",
-        "truncated",
     ]
     assert methods.index("reduced") > max(methods.index(m) for m in STRONG_METHODS)
 
