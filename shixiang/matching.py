@@ -51,7 +51,7 @@ _CODE_FORMAT = re.compile(r"[0-9A-Z-]{4,50}")
 
 METHOD_LABELS = {
     **{t.method: t.label for t in TIERS},
-    METHOD_CLAIMED_CODE: "声明的基本编码指向该事项，且名称只是省略或多出若干字",
+    METHOD_CLAIMED_CODE: "声明的基本编码指向该事项，名称与之相符",
     METHOD_NONE: "",
 }
 
@@ -445,6 +445,7 @@ def _decide_distinct(
     claim_ok = unresolved & ev["target"].notna() & ev["target_fits"]
     code = code.where(~claim_ok, ev["target"])
     method = method.where(~claim_ok, METHOD_CLAIMED_CODE)
+    notes = notes.mask(claim_ok, "名称只比该事项省略或多出至多两个字")
     # 4. Findings rather than doubts: a tier found another item (another object, another
     #    subject), or the catalogue has the item only in other handling situations (every
     #    close candidate, or the claimed code's whole family, is X（新办）/X（变更） while the
