@@ -9,7 +9,7 @@ from assets.library import library_assets, library_checks
 from pipelines.jobs import decisions_job, nightly_job
 from pipelines.resources import ShixiangSettings, settings_from_env
 from pipelines.schedules import nightly_schedule
-from pipelines.sensors import data_dir_changed, steward_decisions_recorded
+from pipelines.sensors import data_dir_changed, run_failure_alert, steward_decisions_recorded
 
 ASSETS = [catalogue, *level_assets.values(), *library_assets]
 CHECKS = [catalogue_suite, *level_checks, *library_checks]
@@ -31,7 +31,7 @@ def build_definitions(
         asset_checks=CHECKS,
         jobs=[nightly_job, decisions_job],
         schedules=[nightly_schedule],
-        sensors=[data_dir_changed, steward_decisions_recorded],
+        sensors=[data_dir_changed, steward_decisions_recorded, run_failure_alert],
         resources=resources,
     )
 

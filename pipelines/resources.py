@@ -15,6 +15,9 @@ DATABASE_URL_ENV = "SHIXIANG_DATABASE_URL"
 DEFAULT_DATA_DIR = "data/sample"
 DEFAULT_DOCS_DIR = "var/gx_docs"
 DOCS_DIR_ENV = "SHIXIANG_DOCS_DIR"
+ALERT_URL_ENV = "SHIXIANG_ALERT_URL"  # webhook or mail relay told when a run fails
+UI_URL_ENV = "SHIXIANG_UI_URL"  # where people open the Dagster UI (links in alerts)
+DEFAULT_UI_URL = "http://127.0.0.1:3000"
 
 
 class ShixiangSettings(dg.ConfigurableResource):
@@ -24,6 +27,11 @@ class ShixiangSettings(dg.ConfigurableResource):
     database_url: str = DEFAULT_DATABASE_URL
     docs_dir: str = DEFAULT_DOCS_DIR  # GX Data Docs, one site per run
     docs_keep_runs: int = 14
+    alert_url: str = ""  # POST a JSON alert here when a run fails ("" = only record it)
+    ui_url: str = DEFAULT_UI_URL
+
+    def run_link(self, run_id: str) -> str:
+        return f"{self.ui_url.rstrip('/')}/runs/{run_id}"
 
     def run_docs_dir(self, run_id: str) -> Path:
         return Path(self.docs_dir) / run_id
@@ -42,4 +50,6 @@ def settings_from_env() -> ShixiangSettings:
         data_dir=os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR),
         database_url=os.environ.get(DATABASE_URL_ENV, DEFAULT_DATABASE_URL),
         docs_dir=os.environ.get(DOCS_DIR_ENV, DEFAULT_DOCS_DIR),
+        alert_url=os.environ.get(ALERT_URL_ENV, ""),
+        ui_url=os.environ.get(UI_URL_ENV, DEFAULT_UI_URL),
     )

@@ -1,9 +1,11 @@
-"""A sensor that starts the nightly job when files under the data directory change."""
+"""Sensors: a run when the data directory changes, a republish when stewards decide, and an
+alert when a run fails."""
 
 import dagster as dg
 
 from pipelines.jobs import decisions_job, nightly_job
 from pipelines.resources import ShixiangSettings
+from shixiang import alerts
 from shixiang.decisions import latest_decision_id
 from shixiang.ingest import data_dir_fingerprint
 
@@ -51,3 +53,30 @@ def steward_decisions_recorded(
     else:
         request = dg.RunRequest(run_key=f"decisions-{latest}", job_name=decisions_job.name)
     return dg.SensorResult(run_requests=[request], cursor=cursor)
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Records every failed run (a step error, or a blocking check that stopped the "
+    "publish) in run_alerts and posts it to SHIXIANG_ALERT_URL when set.",
+)
+def run_failure_alert(context: dg.RunFailureSensorContext, settings: ShixiangSettings) -> None:
+    run = context.dagster_run
+    failures = []
+    for event in context.get_step_failure_events():
+        error = getattr(event.event_specific_data, "error", None)
+        failures.append(
+            (event.step_key or "", getattr(error, "cls_name", ""), getattr(error, "message", ""))
+        )
+    alert = alerts.Alert(
+        run_id=run.run_id,
+        job_name=run.job_name,
+        failed_steps=sorted({step for step, _, _ in failures if step}),
+        reason=alerts.failure_reason(failures, context.failure_event.message),
+        link=settings.run_link(run.run_id),
+    )
+    error = alerts.notify(settings.engine(), alert, settings.alert_url or None)
+    if error:
+        context.log.warning(f"告警未能发送到 {settings.alert_url}：{error}（已记录在 run_alerts）")
