@@ -6,7 +6,14 @@ import dagster as dg
 import pandas as pd
 
 from assets.inputs import level_assets
-from assets.metadata import check_result, counts, docs_dir_for, preview
+from assets.metadata import (
+    check_result,
+    counts,
+    docs_dir_for,
+    percent,
+    preview,
+    run_summary_tags,
+)
 from pipelines.resources import ShixiangSettings
 from shixiang import decisions, expectations, ingest, library, rules, store
 from shixiang.config import LEVELS, STATUS_MATCHED, STATUS_REVIEW, STATUS_UNMATCHED
@@ -97,9 +104,10 @@ def matched_items(
             "distinct_names": int(decided["item_name"].nunique()),
             "status_counts": counts(status),
             "method_counts": counts(decided["match_method"]),
-            "match_rate": float((status == STATUS_MATCHED).sum() / n),
-            "review_rate": float((status == STATUS_REVIEW).sum() / n),
-            "unmatched_rate": float((status == STATUS_UNMATCHED).sum() / n),
+            # shares of the rows as percentages with one decimal (89.9, not 0.898981989…)
+            "matched_pct": percent((status == STATUS_MATCHED).sum(), n),
+            "review_pct": percent((status == STATUS_REVIEW).sum(), n),
+            "unmatched_pct": percent((status == STATUS_UNMATCHED).sum(), n),
             "matching_seconds": round(elapsed, 2),
             "unmatched_preview": preview(
                 decided.loc[status == STATUS_UNMATCHED],
@@ -281,6 +289,8 @@ def published_library(
         data_dir=settings.data_dir,
         summary=summary,
     )
+    # The run's headline on the run itself: Runs and the run page show tags.
+    context.instance.add_run_tags(context.run_id, run_summary_tags(summary))
     return dg.MaterializeResult(
         metadata={
             "database": dg.MetadataValue.text(store.safe_url(settings.database_url)),

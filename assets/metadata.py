@@ -18,6 +18,26 @@ def preview(
     return dg.MetadataValue.md(sub.head(rows).to_markdown(index=False))
 
 
+def percent(part: float, whole: float) -> float:
+    """A share as a percentage with one decimal: 89.9."""
+    return round(100.0 * float(part) / float(whole), 1) if whole else 0.0
+
+
+def run_summary_tags(summary: dict) -> dict[str, str]:
+    """A run summary (shixiang.library.run_summary) as run tags, shown on the run in the UI:
+    rows read, the shares of each status, rejected files and rows, quality issues."""
+    read = summary.get("library_rows", 0)
+    status = summary.get("status", {})
+    tags = {"shixiang/rows_read": str(summary.get("rows_read", 0))}
+    for name in ("matched", "confirmed", "review", "unmatched", "local"):
+        if status.get(name):
+            tags[f"shixiang/{name}"] = f"{percent(status[name], read)}%"
+    tags["shixiang/rejected_files"] = str(len(summary.get("rejected_files", [])))
+    tags["shixiang/rejected_rows"] = str(summary.get("rejected_rows", 0))
+    tags["shixiang/qc_issues"] = str(summary.get("qc_issues", 0))
+    return tags
+
+
 def counts(series: pd.Series) -> dg.MetadataValue:
     """Value counts as JSON with builtin ints (numpy ints are not JSON-serialisable)."""
     return dg.MetadataValue.json({str(k): int(v) for k, v in series.value_counts().items()})

@@ -100,10 +100,16 @@ def test_nothing_lost_check_fails_when_a_row_disappears(mini_dir: Path) -> None:
 def test_full_job_publishes_every_table(mini_dir: Path, tmp_path: Path) -> None:
     settings = settings_for(mini_dir, tmp_path)
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
-    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    instance = dg.DagsterInstance.ephemeral()
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
     assert result.success
     engine = store.make_engine(settings.database_url)
     lib = store.read_table(engine, "unified_library")
+    # the run's headline on the run: rows read, shares as percentages, rejections, issues
+    tags = instance.get_run_by_id(result.run_id).tags
+    assert tags["shixiang/rows_read"] == "7"
+    assert tags["shixiang/matched"].endswith("%") and "." in tags["shixiang/matched"]
+    assert tags["shixiang/rejected_rows"] == "1"
     rejected = store.read_table(engine, "rejected_rows")
     assert len(lib) + len(rejected) == 7  # every row read is published or rejected
     assert set(lib["source_file"]) == {
