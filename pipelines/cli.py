@@ -4,8 +4,9 @@
 ``shixiang export`` writes a published table to .csv or .xlsx.
 ``shixiang review`` is the steward's workflow (see pipelines/review_cli.py).
 
-Exit codes: 0 success; 1 the run failed or a blocking check failed (nothing was published);
-2 usage errors (missing data directory, unknown table, bad file suffix).
+Exit codes: 0 success; 1 the run failed or a blocking check failed (nothing was published), or
+an export could not be written; 2 usage errors (missing data directory, unknown table, bad file
+suffix, a database URL that is malformed, unreachable, read-only or names no database).
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from pipelines import review_cli
 from shixiang import export as export_mod
 from shixiang import issue_lists
 from shixiang.config import LEVELS
-from shixiang.store import DEFAULT_DATABASE_URL, OUTPUT_TABLES, make_engine, read_table, safe_url
+from shixiang.export import ExportError
+from shixiang.store import (
+    DEFAULT_DATABASE_URL,
+    OUTPUT_TABLES,
+    DatabaseProblem,
+    check_database,
+    make_engine,
+    read_table,
+    safe_url,
+)
 
 
 def _database_url(arg: str | None) -> str:
@@ -181,8 +191,14 @@ def cmd_export_issues(args: argparse.Namespace) -> int:
     issues = read_table(engine, "qc_issues")
     if args.all:
         out_dir = Path(args.out or "var/issue_lists")
-        paths = issue_lists.write_all(library, issues, out_dir)
+        failures: list[tuple[str, str]] = []
+        paths = issue_lists.write_all(library, issues, out_dir, failures)
         print(f"已为 {len(paths)} 个单位导出质检问题清单到 {out_dir}/")
+        if failures:
+            print(f"错误：{len(failures)} 个单位的质检问题清单导出失败：", file=sys.stderr)
+            for unit, reason in failures:
+                print(f"  {unit}：{reason}", file=sys.stderr)
+            return 1
         return 0
     if not args.unit:
         print("错误：请用 --unit 行政区划代码 指定单位，或用 --all 导出所有单位", file=sys.stderr)
@@ -190,9 +206,13 @@ def cmd_export_issues(args: argparse.Namespace) -> int:
     if args.unit not in set(library["division_code"]):
         print(f"错误：事项库中没有单位 {args.unit}", file=sys.stderr)
         return 2
-    path = issue_lists.write_unit_workbook(
-        library, issues, args.unit, Path(args.out or f"质检问题清单_{args.unit}.xlsx")
-    )
+    try:
+        path = issue_lists.write_unit_workbook(
+            library, issues, args.unit, Path(args.out or f"质检问题清单_{args.unit}.xlsx")
+        )
+    except ExportError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
     print(f"已导出单位 {args.unit} 的质检问题清单到 {path}")
     return 0
 
@@ -207,6 +227,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         frame = read_table(make_engine(args.database_url), args.table)
         n = export_mod.write_table(frame, out, sheet_name=args.table)
+    except ExportError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
@@ -238,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="report each step's wall time: a table, or JSON into FILE",
     )
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=cmd_run, writes_database=True)
 
     exp = sub.add_parser("export", help="write a published table to .csv or .xlsx")
     exp.add_argument(
@@ -265,6 +288,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if hasattr(args, "database_url"):
         args.database_url = _database_url(args.database_url)
+        # One line naming the problem, before any work (instead of a traceback, or a failed
+        # run step that only names the step).
+        try:
+            check_database(args.database_url, write=getattr(args, "writes_database", False))
+        except DatabaseProblem as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            return 2
     return int(args.func(args))
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from shixiang import decisions as dec
 from shixiang import review_sheet
 from shixiang.config import LEVELS, STATUSES
+from shixiang.export import ExportError
 from shixiang.store import make_engine, read_table
 
 
@@ -113,10 +114,13 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _record_one(args: argparse.Namespace, decision: str) -> int:
+    steward = _steward(args)
+    if steward is None:
+        return 2
     library, catalogue = _tables(args.database_url)
     row = _row(library, args.row_id)
     d = dec.Decision(
-        steward=args.steward,
+        steward=steward,
         name_key=row["name_key"],
         decision=decision,
         scope=args.scope,
@@ -187,14 +191,30 @@ def cmd_export(args: argparse.Namespace) -> int:
     library, catalogue = _tables(args.database_url)
     lines = review_sheet.review_lines(library, args.unit)
     out = Path(args.out or f"核对表_{args.unit}.xlsx")
-    review_sheet.write_sheet(
-        lines, out, unit=args.unit, fingerprint=dec.catalogue_fingerprint(catalogue)
-    )
+    try:
+        review_sheet.write_sheet(
+            lines, out, unit=args.unit, fingerprint=dec.catalogue_fingerprint(catalogue)
+        )
+    except ExportError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
     print(f"已导出 {len(lines)} 个待核对事项到 {out}")
     return 0
 
 
+def _steward(args: argparse.Namespace) -> str | None:
+    """The steward's name, trimmed; None (after saying why) when it is blank."""
+    name = (args.steward or "").strip()
+    if not name:
+        print("错误：--steward 不能为空：请填写数据管理员姓名（决定按姓名记录）", file=sys.stderr)
+        return None
+    return name
+
+
 def cmd_import(args: argparse.Namespace) -> int:
+    steward = _steward(args)
+    if steward is None:
+        return 2
     library, catalogue = _tables(args.database_url)
     try:
         lines, meta = review_sheet.read_sheet(Path(args.file))
@@ -204,7 +224,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     result = review_sheet.validate_sheet(
         lines,
         meta,
-        steward=args.steward,
+        steward=steward,
         library=library,
         catalogue_names=dict(zip(catalogue["business_code"], catalogue["item_name"], strict=True)),
         fingerprint=dec.catalogue_fingerprint(catalogue),
@@ -283,7 +303,7 @@ def add_parser(sub: argparse._SubParsersAction, database_help: str) -> None:
             choices=dec.SCOPES,
             help="row: this unit's identical name; all: every unit's identical name",
         )
-        p.set_defaults(func=fn)
+        p.set_defaults(func=fn, writes_database=True)
 
     p = common(rsub.add_parser("history", help="decisions, oldest first"))
     p.add_argument("--unit")
@@ -301,4 +321,4 @@ def add_parser(sub: argparse._SubParsersAction, database_help: str) -> None:
     )
     p.add_argument("file")
     p.add_argument("--steward", required=True)
-    p.set_defaults(func=cmd_import)
+    p.set_defaults(func=cmd_import, writes_database=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from shixiang.config import LEVEL_LABELS, STATUS_REVIEW, STATUS_UNMATCHED
-from shixiang.export import formula_safe, write_xlsx
+from shixiang.export import ExportError, formula_safe, write_xlsx
 from shixiang.rules import SEVERITY_ERROR
 
 SEVERITY_LABELS = {SEVERITY_ERROR: "错误", "warning": "警告"}
@@ -105,8 +105,9 @@ def unit_sheets(library: pd.DataFrame, issues: pd.DataFrame, unit: str) -> dict[
 
 
 def write_unit_workbook(library: pd.DataFrame, issues: pd.DataFrame, unit: str, path: Path) -> Path:
+    """The unit's workbook, written atomically: ``export.ExportError`` (and no file) when it
+    cannot be written."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     sheets = {
         name: formula_safe(frame) for name, frame in unit_sheets(library, issues, unit).items()
     }
@@ -122,9 +123,32 @@ def units_with_work(library: pd.DataFrame, issues: pd.DataFrame) -> list[str]:
     return sorted(set(flagged) | set(issues["division_code"].dropna()))
 
 
-def write_all(library: pd.DataFrame, issues: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """One workbook per unit with anything to fix: ``<out_dir>/质检问题清单_<code>.xlsx``."""
-    return [
-        write_unit_workbook(library, issues, unit, Path(out_dir) / f"质检问题清单_{unit}.xlsx")
-        for unit in units_with_work(library, issues)
-    ]
+def write_all(
+    library: pd.DataFrame,
+    issues: pd.DataFrame,
+    out_dir: Path,
+    failures: list[tuple[str, str]] | None = None,
+) -> list[Path]:
+    """One workbook per unit with anything to fix: ``<out_dir>/质检问题清单_<code>.xlsx``.
+
+    A unit whose workbook cannot be written does not stop the others: it is appended to
+    ``failures`` as (unit, reason) and leaves no file. Without a ``failures`` list the first
+    failure is raised once every other unit has been written. Returns the paths written."""
+    written: list[Path] = []
+    failed: list[tuple[str, str]] = []
+    for unit in units_with_work(library, issues):
+        path = Path(out_dir) / f"质检问题清单_{unit}.xlsx"
+        try:
+            written.append(write_unit_workbook(library, issues, unit, path))
+        except ExportError as exc:
+            failed.append((unit, str(exc)))
+        except Exception as exc:  # a unit's data the sheets cannot be built from
+            failed.append((unit, f"无法生成 {path}：{type(exc).__name__}：{exc}"))
+    if failures is not None:
+        failures.extend(failed)
+    elif failed:
+        raise ExportError(
+            f"{len(failed)} 个单位的质检问题清单导出失败（已导出 {len(written)} 个）："
+            + "；".join(f"{unit}：{reason}" for unit, reason in failed)
+        )
+    return written

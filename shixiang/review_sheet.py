@@ -24,7 +24,7 @@ from shixiang.decisions import (
     Decision,
     DecisionError,
 )
-from shixiang.export import formula_safe
+from shixiang.export import FORMULA_PREFIX, formula_safe, undo_formula_safe
 
 SHEET = "待核对事项"
 META_SHEET = "_meta"
@@ -87,7 +87,8 @@ def review_lines(library: pd.DataFrame, unit: str) -> pd.DataFrame:
 
 def write_sheet(lines: pd.DataFrame, path: Path, *, unit: str, fingerprint: str) -> None:
     """The review workbook: frozen header, filters, fitted widths, a 决定 and a 适用范围
-    drop-down, input columns highlighted, the ``_meta`` sheet hidden."""
+    drop-down, input columns highlighted, the ``_meta`` sheet hidden. Raises
+    ``export.ExportError`` (and leaves no file) when it cannot be written."""
     from openpyxl.styles import PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -95,7 +96,6 @@ def write_sheet(lines: pd.DataFrame, path: Path, *, unit: str, fingerprint: str)
     from shixiang.export import write_xlsx
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     sheet = formula_safe(lines).rename(columns=COLUMNS)
     meta = pd.DataFrame(
         {
@@ -108,30 +108,32 @@ def write_sheet(lines: pd.DataFrame, path: Path, *, unit: str, fingerprint: str)
             ],
         }
     )
-    write_xlsx(path, {SHEET: sheet, META_SHEET: meta})
 
-    from openpyxl import load_workbook
+    def finish(wb) -> None:
+        ws = wb[SHEET]
+        wb[META_SHEET].sheet_state = "hidden"
+        last = max(len(lines) + 1, 2)
+        names = list(COLUMNS)
+        fill = PatternFill("solid", fgColor="FFF2CC")
+        for col, options in (
+            ("decision", list(DECISION_LABELS.values())),
+            ("scope", list(SCOPE_LABELS.values())),
+        ):
+            letter = get_column_letter(names.index(col) + 1)
+            dv = DataValidation(
+                type="list", formula1='"' + ",".join(options) + '"', allow_blank=True
+            )
+            dv.error, dv.errorTitle = "请从下拉列表中选择", "无效的值"
+            ws.add_data_validation(dv)
+            dv.add(f"{letter}2:{letter}{last}")
+        for col in INPUT_COLUMNS:
+            letter = get_column_letter(names.index(col) + 1)
+            for row in range(1, last + 1):
+                ws[f"{letter}{row}"].fill = fill
 
-    wb = load_workbook(path)
-    ws = wb[SHEET]
-    wb[META_SHEET].sheet_state = "hidden"
-    last = max(len(lines) + 1, 2)
-    names = list(COLUMNS)
-    fill = PatternFill("solid", fgColor="FFF2CC")
-    for col, options in (
-        ("decision", list(DECISION_LABELS.values())),
-        ("scope", list(SCOPE_LABELS.values())),
-    ):
-        letter = get_column_letter(names.index(col) + 1)
-        dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
-        dv.error, dv.errorTitle = "请从下拉列表中选择", "无效的值"
-        ws.add_data_validation(dv)
-        dv.add(f"{letter}2:{letter}{last}")
-    for col in INPUT_COLUMNS:
-        letter = get_column_letter(names.index(col) + 1)
-        for row in range(1, last + 1):
-            ws[f"{letter}{row}"].fill = fill
-    wb.save(path)
+    # One workbook, styled before it is saved, written to a temporary file and renamed into
+    # place: a sheet that fails is never left half written or without its _meta sheet.
+    write_xlsx(path, {SHEET: sheet, META_SHEET: meta}, finish=finish)
 
 
 @dataclass
@@ -157,7 +159,11 @@ def read_sheet(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     missing = [COLUMNS[c] for c in ("division_code", "name_key", *INPUT_COLUMNS) if c not in lines]
     if missing:
         raise DecisionError(f"核对表缺少列：{'、'.join(missing)}")
-    lines = lines.apply(lambda s: s.str.strip()).astype(object)
+    # Undo the export's own ' before = + - @ (formula_safe), then trim what the steward typed.
+    lines = lines.apply(
+        lambda s: s.str.replace(FORMULA_PREFIX, "", n=1, regex=True).str.strip()
+    ).astype(object)
+    meta = {k: undo_formula_safe(v) for k, v in meta.items()}
     return lines.where(lines.notna() & (lines != ""), None), meta
 
 

@@ -29,7 +29,10 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from shixiang.ingest import REJECTED_FILE_COLUMNS, REJECTED_ROW_COLUMNS
 from shixiang.library import LIBRARY_COLUMNS, REVIEW_COLUMNS, STATS_COLUMNS
@@ -73,29 +76,20 @@ _FLOAT = {
     "candidate_2_score",
     "candidate_3_score",
 }
-_TEXT = {
-    "candidates",
-    "explanation",
-    "extra",
-    "raw",
-    "message",
-    "suggestion",
-    "legal_basis",
-    "reason",
-}
 
 
 def _columns(names: list[str]) -> list[Column]:
+    """Integer and float columns by name; every other column is ``Text``: no length limit, so
+    PostgreSQL accepts whatever SQLite accepts (a 设定依据 of thousands of characters, a long
+    item name). No output column is indexed, so nothing needs a bounded type."""
     cols = []
     for n in names:
         if n in _INT:
             cols.append(Column(n, Integer))
         elif n in _FLOAT:
             cols.append(Column(n, Float))
-        elif n in _TEXT:
-            cols.append(Column(n, Text))
         else:
-            cols.append(Column(n, String(500)))
+            cols.append(Column(n, Text))
     return cols
 
 
@@ -124,15 +118,15 @@ steward_decisions = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("decided_at", DateTime(timezone=True), nullable=False),
-    Column("steward", String(200), nullable=False),
+    Column("steward", Text, nullable=False),
     Column("scope", String(10), nullable=False),  # row | all
     Column("division_code", String(12)),  # the unit (NULL for scope all)
-    Column("name_key", String(500), nullable=False),  # the normalised name
-    Column("item_name", String(500)),  # the name as the steward saw it
+    Column("name_key", Text, nullable=False),  # the normalised name (as long as the name)
+    Column("item_name", Text),  # the name as the steward saw it
     Column("decision", String(10), nullable=False),  # confirm | local | reject | undo
-    Column("business_code", String(100)),
+    Column("business_code", Text),
     Column("reason", Text),
-    Column("source", String(50)),  # cli | sheet:<file>
+    Column("source", Text),  # cli | sheet:<file name>
     Column("catalogue_fingerprint", String(64)),
 )
 
@@ -153,8 +147,9 @@ OUTPUT_TABLES: dict[str, Table] = {
 def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
     """Engine for ``url``; creates the parent folder of a SQLite file and turns on WAL so that
     readers keep reading the previous library while a publish is writing."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    file = _sqlite_file(url)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
 
@@ -169,8 +164,73 @@ def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
     return engine
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other databases, in-memory ones and
+    ``file:`` URIs, whose path SQLite resolves itself)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:") or parsed.query.get("uri") in ("true", "1"):
+        return None
+    return Path(database)
+
+
 def ensure_schema(engine: Engine) -> None:
+    """Create missing tables; on PostgreSQL also widen text columns a previous version declared
+    ``varchar(n)`` (see ``_widen_text_columns``)."""
     metadata.create_all(engine, checkfirst=True)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            _widen_text_columns(conn)
+
+
+def _widen_text_columns(conn) -> None:
+    """Migration: ``ALTER … TYPE text`` every column this version declares ``Text`` that the
+    database holds as ``varchar(n)``. Earlier versions declared most output columns
+    ``varchar(500)`` and PostgreSQL, unlike SQLite, enforces the length: a long 设定依据 stopped
+    the publish. Idempotent: once migrated, one catalogue query finds nothing to do.
+    varchar → text is binary coercible, so PostgreSQL changes the catalogue without rewriting
+    the table; the data (steward decisions included) is kept."""
+    wanted = {
+        (table.name, column.name)
+        for table in metadata.tables.values()
+        for column in table.columns
+        if type(column.type) is Text
+    }
+    narrow = conn.execute(
+        text(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND data_type = 'character varying'"
+            " AND table_name = ANY(:tables)"
+        ),
+        {"tables": sorted(metadata.tables)},
+    ).all()
+    for table_name, column_name in narrow:
+        if (table_name, column_name) in wanted:
+            conn.exec_driver_sql(
+                f'ALTER TABLE "{table_name}" ALTER COLUMN "{column_name}" TYPE text'
+            )
+
+
+def _without_nul(values: np.ndarray) -> np.ndarray:
+    """``values`` (distinct values of a text column) with NUL characters removed: PostgreSQL
+    text cannot hold U+0000 and SQLite would keep it, so both get the cell without it.
+
+    Cheap when there is none, which is nearly always: one substring test per distinct value of
+    the batch (~40 ms for 500,000 distinct 60-character names), no copy."""
+    try:
+        present = any("\x00" in v for v in values)
+    except TypeError:  # a number or other non-text value among them
+        present = any(isinstance(v, str) and "\x00" in v for v in values)
+    if not present:
+        return values
+    return np.array(
+        [v.replace("\x00", "") if isinstance(v, str) else v for v in values], dtype=object
+    )
 
 
 def _python_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
@@ -180,7 +240,8 @@ def _python_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
     factorised first, so a value repeated on many rows (a level, a status, an explanation)
     is one Python string shared by those rows: fewer objects to build, and the driver
     encodes each distinct string to UTF-8 once (SQLite insert of 500k library rows
-    8-9 s -> 6-7.5 s)."""
+    8-9 s -> 6-7.5 s). NUL characters are removed from those distinct values (the same cells
+    on both backends; see ``_without_nul``)."""
     values = []
     with gc_paused():  # hundreds of thousands of new tuples and no cycles among them
         for col in columns:
@@ -191,7 +252,7 @@ def _python_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
                 continue
             codes, uniques = pd.factorize(s)  # missing values get code -1: the None appended last
             shared = np.empty(len(uniques) + 1, dtype=object)
-            shared[: len(uniques)] = np.asarray(uniques, dtype=object)
+            shared[: len(uniques)] = _without_nul(np.asarray(uniques, dtype=object))
             shared[-1] = None
             values.append(shared[codes].tolist())
         return list(zip(*values, strict=True))
@@ -279,6 +340,143 @@ def count_rows(engine: Engine, name: str) -> int:
 
 def safe_url(url: str) -> str:
     """The URL with any password hidden, for logs and metadata."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
+
+
+class DatabaseProblem(Exception):
+    """The database URL cannot be used; the message is one Chinese line that names why."""
+
+
+_URL_FORM = "应形如 sqlite:///var/shixiang.db 或 postgresql+psycopg://用户@主机:5432/数据库名"
+
+
+def check_database(url: str, *, write: bool = True, timeout: int = 5) -> None:
+    """Check ``url`` before a command uses it: the URL parses, its driver is installed, a
+    connection opens (within ``timeout`` seconds), and — with ``write`` — the database accepts
+    writes. Raises ``DatabaseProblem`` with one Chinese line (格式不正确, 无法连接, 数据库不存在,
+    数据库文件只读 …). A SQLite file that does not exist yet is fine when writing (the command
+    creates it) and a problem when only reading."""
+    from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+    from sqlalchemy.pool import NullPool
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseProblem(f"数据库地址格式不正确：“{url}”（{_URL_FORM}）") from None
+    shown = url if parsed.password is None else parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    file = _sqlite_file(url)
+    if file is not None and not _check_sqlite_file(file, write=write):
+        return  # a new file: the command creates it
+    connect_args: dict = {}
+    if backend == "sqlite":
+        connect_args["timeout"] = 1
+    elif backend == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = timeout
+    try:
+        engine = create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+    except NoSuchModuleError:
+        raise DatabaseProblem(
+            f"数据库地址格式不正确：不支持的数据库类型“{parsed.drivername}”（{_URL_FORM}）"
+        ) from None
+    except ImportError as exc:
+        raise DatabaseProblem(
+            f"缺少数据库驱动 {exc.name or parsed.drivername}：{shown}"
+            "（PostgreSQL 请用 postgresql+psycopg://…）"
+        ) from None
+    try:
+        with engine.connect() as conn:
+            if backend == "sqlite":
+                conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+                if write:
+                    _probe_sqlite_write(conn.connection.driver_connection, shown)
+            elif (
+                backend == "postgresql"
+                and write
+                and conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on"
+            ):
+                raise DatabaseProblem(f"数据库只读（只读副本或只读事务）：{shown}")
+    except DBAPIError as exc:
+        raise DatabaseProblem(_explain_connect_error(exc, parsed, shown)) from None
+    finally:
+        engine.dispose()
+
+
+def _check_sqlite_file(file: Path, *, write: bool) -> bool:
+    """Checks on the file itself (permissions are checked, not only tried: a write to a
+    read-only file would otherwise fail deep inside a run). False when it does not exist yet."""
+    import os
+
+    if file.is_dir():
+        raise DatabaseProblem(f"数据库路径是一个文件夹，不是数据库文件：{file}")
+    if not file.exists():
+        if not write:
+            raise DatabaseProblem(
+                f"数据库文件不存在：{file}（请检查 --database-url，或先运行 shixiang run）"
+            )
+        folder = file.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise DatabaseProblem(f"无法创建数据库文件 {file}：{folder} 不是文件夹")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise DatabaseProblem(f"无法创建数据库文件 {file}：文件夹 {folder} 只读（没有写权限）")
+        return False
+    if not os.access(file, os.R_OK):
+        raise DatabaseProblem(f"数据库文件不可读（没有读权限）：{file}")
+    if write and not os.access(file, os.W_OK):
+        raise DatabaseProblem(f"数据库文件只读：{file}（没有写权限，无法记录或发布）")
+    if write and not os.access(file.parent, os.W_OK | os.X_OK):
+        raise DatabaseProblem(
+            f"数据库文件所在文件夹只读：{file.parent}（SQLite 写入时要在旁边建立日志文件）"
+        )
+    return True
+
+
+def _probe_sqlite_write(dbapi_conn, shown: str) -> None:
+    """A write that is rolled back: fails on a read-only database (a read-only file, a
+    ``mode=ro`` URI, a read-only file system), even where permission bits say nothing (root)."""
+    import sqlite3
+
+    try:
+        dbapi_conn.execute("BEGIN")
+        dbapi_conn.execute('CREATE TABLE main."_shixiang_write_probe" (x)')
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise DatabaseProblem(f"{_sqlite_reason(str(exc))}：{shown}") from None
+        # another process is writing (a publish): the database is writable, just busy
+    finally:
+        dbapi_conn.rollback()
+
+
+def _sqlite_reason(message: str) -> str:
+    if "readonly" in message or "read-only" in message:
+        return "数据库文件只读（attempt to write a readonly database），无法记录或发布"
+    if "not a database" in message:
+        return "这个文件不是 SQLite 数据库"
+    if "unable to open" in message:
+        return "无法打开数据库文件（路径不存在或没有权限）"
+    return f"无法使用数据库：{message.splitlines()[0] if message else '未知错误'}"
+
+
+def _explain_connect_error(exc: Exception, parsed, shown: str) -> str:
+    """One Chinese line for a failed connection."""
+    message = str(getattr(exc, "orig", None) or exc)
+    lower = message.lower()
+    if parsed.get_backend_name() == "sqlite":
+        return f"{_sqlite_reason(message)}：{shown}"
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    if "database" in lower and "does not exist" in lower:
+        return f"数据库不存在：{where} 上没有数据库“{parsed.database}”（{shown}）"
+    if "role" in lower and "does not exist" in lower:
+        return f"无法连接数据库：{where} 上没有用户“{parsed.username}”（{shown}）"
+    if "password" in lower or "authentication" in lower:
+        return f"无法连接数据库：用户名或密码错误（{shown}）"
+    if "resolve host" in lower or "translate host" in lower:
+        return f"无法连接数据库：主机名“{parsed.host}”无法解析（{shown}）"
+    if "refused" in lower:
+        return f"无法连接数据库：{where} 拒绝连接，数据库服务器没有运行或端口不对（{shown}）"
+    if "timeout" in lower or "timed out" in lower:
+        return f"无法连接数据库：连接 {where} 超时（{shown}）"
+    first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+    return f"无法连接数据库 {shown}：{first}"

@@ -1,6 +1,7 @@
 """The command line: run (exit codes, summary) and export (csv/xlsx, formula-safe)."""
 
 import json
+import os
 from pathlib import Path
 
 import openpyxl
@@ -99,3 +100,132 @@ def test_run_reports_each_steps_time(mini_dir: Path, tmp_path: Path, capsys) -> 
     assert {step for step, _ in table} == set(seconds)
     times = [float(sec) for _, sec in table]
     assert times == sorted(times, reverse=True)  # longest first
+
+
+# --- the database URL is checked before any work -----------------------------------------------
+
+EVERY_COMMAND = [
+    ["export", "unified_library"],
+    ["export", "issues", "--all"],
+    ["review", "list"],
+    ["review", "show", "county/a.csv:1"],
+    ["review", "history"],
+    ["review", "export", "--unit", "511602000000"],
+    ["review", "decide", "county/a.csv:1", "--decision", "local", "--steward", "张三"],
+    ["review", "undo", "county/a.csv:1", "--steward", "张三"],
+    ["review", "import", "sheet.xlsx", "--steward", "张三"],
+]
+
+
+def one_line_error(capsys, *expected: str) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("错误："), captured.err
+    assert "Traceback" not in captured.err and "步骤失败" not in captured.err
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", [["run", "--data-dir", "DATA"], *EVERY_COMMAND])
+def test_a_malformed_url_is_one_line_and_exit_2(
+    command: list[str], mini_dir: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    argv = [str(mini_dir) if a == "DATA" else a for a in command]
+    for url in ("not a url", "postgres://postgres@127.0.0.1/x"):
+        assert cli.main([*argv, "--database-url", url]) == 2
+        one_line_error(capsys, "格式不正确")
+    assert not list(work.iterdir())  # nothing written
+
+
+def test_the_environment_url_is_checked_too(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("SHIXIANG_DATABASE_URL", "sqlite//var/x.db")
+    assert cli.main(["review", "list"]) == 2
+    one_line_error(capsys, "格式不正确", "sqlite//var/x.db")
+
+
+def test_an_unreachable_server_is_named(tmp_path: Path, capsys) -> None:
+    # nothing listens on port 1; the refusal is immediate
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/shixiang"
+    for command in (["run", "--data-dir", str(tmp_path)], ["export", "qc_issues"]):
+        assert cli.main([*command, "--database-url", url]) == 2
+        one_line_error(capsys, "无法连接", "127.0.0.1:1")
+    assert (
+        cli.main(
+            ["review", "list", "--database-url", url.replace("127.0.0.1", "no-such-host.invalid")]
+        )
+        == 2
+    )
+    one_line_error(capsys, "无法连接", "no-such-host.invalid")
+
+
+@pytest.mark.postgres
+def test_a_missing_postgres_database_is_named(pg_url: str, mini_dir: Path, capsys) -> None:
+    url = pg_url.rsplit("/", 1)[0] + "/shixiang_no_such_database"
+    args = ["run", "--data-dir", str(mini_dir), "--database-url", url, "--log-level", "ERROR"]
+    assert cli.main(args) == 2
+    one_line_error(capsys, "数据库不存在", "shixiang_no_such_database")
+    assert cli.main(["review", "history", "--database-url", url]) == 2
+    one_line_error(capsys, "数据库不存在")
+
+
+def test_a_missing_sqlite_file_is_named_for_reading_commands(tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'nope' / 'lib.db'}"
+    assert cli.main(["export", "unified_library", "--database-url", url]) == 2
+    one_line_error(capsys, "数据库文件不存在")
+    assert not (tmp_path / "nope").exists()  # not created by the reading command
+
+
+def _library_file(tmp_path: Path) -> Path:
+    path = tmp_path / "lib.db"
+    store.publish(
+        store.make_engine(f"sqlite:///{path}"),
+        {"unified_library": pd.DataFrame({"row_id": ["county/a.csv:1"], "status": ["review"]})},
+    )
+    return path
+
+
+def _ro_commands(mini_dir: Path, url: str) -> list[list[str]]:
+    return [
+        ["run", "--data-dir", str(mini_dir), "--database-url", url, "--log-level", "ERROR"],
+        [*EVERY_COMMAND[6], "--database-url", url],  # decide
+        [*EVERY_COMMAND[7], "--database-url", url],  # undo
+        [*EVERY_COMMAND[8], "--database-url", url],  # import
+    ]
+
+
+def test_a_read_only_sqlite_database_is_named(mini_dir: Path, tmp_path: Path, capsys) -> None:
+    """Opened read-only through SQLite itself (mode=ro): a real read-only database even as root,
+    where permission bits do not stop a write. Writing commands stop with one line; reading
+    commands still work."""
+    path = _library_file(tmp_path)
+    url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    for argv in _ro_commands(mini_dir, url):
+        assert cli.main(argv) == 2, argv
+        one_line_error(capsys, "只读")
+    out = tmp_path / "lib.csv"
+    assert cli.main(["export", "unified_library", "--database-url", url, "--out", str(out)]) == 0
+    assert len(pd.read_csv(out, encoding="utf-8-sig")) == 1
+
+
+def test_a_read_only_sqlite_file_is_named(mini_dir: Path, tmp_path: Path, capsys) -> None:
+    """A file without write permission (chmod 0o444)."""
+    path = _library_file(tmp_path)
+    for extra in tmp_path.glob("lib.db-*"):  # WAL and shared-memory files of the publish
+        extra.unlink()
+    path.chmod(0o444)
+    try:
+        if os.access(path, os.W_OK):
+            pytest.skip(
+                "running as root: permission bits do not make a file read-only for root; "
+                "test_a_read_only_sqlite_database_is_named covers the read-only path (mode=ro)"
+            )
+        url = f"sqlite:///{path}"
+        for argv in _ro_commands(mini_dir, url):
+            assert cli.main(argv) == 2, argv
+            one_line_error(capsys, "数据库文件只读", str(path))
+    finally:
+        path.chmod(0o644)

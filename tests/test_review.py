@@ -255,3 +255,126 @@ def test_concurrent_stewards_and_a_publish_lose_nothing_on_postgres(pg_url: str)
     assert store.count_rows(engine, "unified_library") == 2000
     # Latest wins per key even when two stewards decided the same names concurrently.
     assert len(dec.effective(hist)) == n
+
+
+FORMULA_NAMES = ["=残疾人证明", "@高龄补贴申领", "+困难群众救助", "-临时救助申请"]
+
+
+@pytest.mark.slow
+def test_names_starting_like_formulas_round_trip(mini_dir: Path, tmp_path: Path, capsys) -> None:
+    """The export puts ' before = @ + -; the import takes it off again before matching lines,
+    so these names are decided like any other and recorded as the unit wrote them."""
+    county = mini_dir / "county" / "511602_广安区.csv"
+    frame = pd.read_csv(county, dtype=str, keep_default_na=False)
+    extra = pd.DataFrame([frame.iloc[3].to_dict() | {"事项名称": n} for n in FORMULA_NAMES])
+    pd.concat([frame, extra]).to_csv(county, index=False)
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    run(mini_dir, url)
+    sheet = tmp_path / "sheet.xlsx"
+    assert (
+        cli.main(["review", "export", "--unit", COUNTY, "--out", str(sheet), "--database-url", url])
+        == 0
+    )
+    ws = openpyxl.load_workbook(sheet)["待核对事项"]
+    shown = {c.value for c in ws["E"][1:]}  # 事项名称
+    assert {"'" + n for n in FORMULA_NAMES} <= shown  # never a formula in the sheet
+    filled = tmp_path / "filled.xlsx"
+    fill(sheet, filled, {"'" + n: {"决定": "本地事项", "理由": "区级自建"} for n in FORMULA_NAMES})
+    capsys.readouterr()
+    code = cli.main(["review", "import", str(filled), "--steward", " 张三 ", "--database-url", url])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "已导入 4 条决定" in out and "未导入 0 行" in out
+    hist = dec.history(store.make_engine(url))
+    assert sorted(hist["item_name"]) == sorted(FORMULA_NAMES)  # without the export's '
+    assert set(hist["steward"]) == {"张三"}  # trimmed
+    run(mini_dir, url)
+    after = library(url).set_index("item_name")
+    assert (after.loc[FORMULA_NAMES, "status"] == "local").all()
+
+
+def test_import_undoes_the_prefix_on_keys_and_candidates(tmp_path: Path, capsys) -> None:
+    """Where the sheet's key or candidate name itself starts like a formula (a name model that
+    keeps the character, a catalogue name beginning with -), the ' the export added must not
+    make the line look like another item, nor the catalogue look changed."""
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    candidates = '[{"business_code": "C1", "name": "-居民身份证办理", "score": 91.0}]'
+    lib = pd.DataFrame(
+        {
+            "row_id": ["county/a.csv:1", "county/a.csv:2"],
+            "source_file": "county/a.csv",
+            "source_row": [1, 2],
+            "division_code": COUNTY,
+            "level": "county",
+            "agency": "区公安局",
+            "item_name": ["=居民身份证办理", "@户口迁移"],
+            "name_key": ["=居民身份证办理", "@户口迁移"],
+            "status": "review",
+            "score": 91.0,
+            "candidates": candidates,
+        }
+    )
+    catalogue = pd.DataFrame({"business_code": ["C1"], "item_name": ["-居民身份证办理"]})
+    engine = store.make_engine(url)
+    store.publish(engine, {"unified_library": lib, "catalogue_items": catalogue})
+    sheet = tmp_path / "sheet.xlsx"
+    assert (
+        cli.main(["review", "export", "--unit", COUNTY, "--out", str(sheet), "--database-url", url])
+        == 0
+    )
+    ws = openpyxl.load_workbook(sheet)["待核对事项"]
+    assert {c.value for c in ws["F"][1:]} == {"'=居民身份证办理", "'@户口迁移"}  # 规范化名称
+    # the catalogue changes after the export (another item): confirmed codes are re-checked
+    bigger = pd.concat([catalogue, pd.DataFrame({"business_code": ["C2"], "item_name": ["其他"]})])
+    store.publish(engine, {"unified_library": lib, "catalogue_items": bigger})
+    filled = tmp_path / "filled.xlsx"
+    fill(
+        sheet,
+        filled,
+        {
+            "'=居民身份证办理": {"决定": "确认", "目录编码": "<candidate 1>"},
+            "'@户口迁移": {"决定": "本地事项"},
+        },
+    )
+    capsys.readouterr()
+    code = cli.main(["review", "import", str(filled), "--steward", "张三", "--database-url", url])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "已导入 2 条决定" in out and "已变化" not in err and "不在当前事项库" not in err
+    hist = dec.history(engine).set_index("name_key")
+    assert hist.loc["=居民身份证办理", "business_code"] == "C1"
+    assert hist.loc["@户口迁移", "item_name"] == "@户口迁移"
+
+
+@pytest.mark.parametrize("steward", ["", "   ", "\t"])
+def test_import_refuses_a_blank_steward(tmp_path: Path, capsys, steward: str) -> None:
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    lib = pd.DataFrame(
+        {
+            "row_id": ["county/a.csv:1"],
+            "source_file": "county/a.csv",
+            "source_row": [1],
+            "division_code": COUNTY,
+            "level": "county",
+            "agency": "区民政局",
+            "item_name": ["老年人助餐服务登记"],
+            "name_key": ["老年人助餐服务登记"],
+            "status": "unmatched",
+            "score": 40.0,
+        }
+    )
+    engine = store.make_engine(url)
+    store.publish(engine, {"unified_library": lib, "catalogue_items": pd.DataFrame()})
+    sheet = tmp_path / "sheet.xlsx"
+    cli.main(["review", "export", "--unit", COUNTY, "--out", str(sheet), "--database-url", url])
+    filled = tmp_path / "filled.xlsx"
+    fill(sheet, filled, {"老年人助餐服务登记": {"决定": "本地事项"}})
+    capsys.readouterr()
+    code = cli.main(["review", "import", str(filled), "--steward", steward, "--database-url", url])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--steward 不能为空" in err and "Traceback" not in err
+    assert dec.history(engine).empty
+    row = ["review", "decide", "county/a.csv:1", "--decision", "local", "--database-url", url]
+    assert cli.main([*row, "--steward", steward]) == 2
+    assert dec.history(engine).empty
