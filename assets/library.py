@@ -15,7 +15,7 @@ from assets.metadata import (
     run_summary_tags,
 )
 from pipelines.resources import ShixiangSettings
-from shixiang import decisions, expectations, ingest, library, rules, store
+from shixiang import changes, decisions, expectations, ingest, library, rules, store
 from shixiang.config import LEVELS, STATUS_MATCHED, STATUS_REVIEW, STATUS_UNMATCHED
 
 MATCHING = "matching"
@@ -253,6 +253,25 @@ def reuse_stats_asset(
     return stats
 
 
+@dg.asset(name="library_changes", group_name=OUTPUTS, kinds={"pandas"})
+def library_changes_asset(
+    context: dg.AssetExecutionContext, settings: ShixiangSettings, unified_library: pd.DataFrame
+) -> pd.DataFrame:
+    """What changed since the library published last (动态维护): per unit, items added,
+    removed, or whose status or matched code changed."""
+    previous = store.read_columns(settings.engine(), "unified_library", changes.COMPARED_COLUMNS)
+    out = changes.library_changes(previous, unified_library)
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(out),
+            "first_publication": previous is None,
+            "changes": dg.MetadataValue.json(changes.summary(out)),
+            "units_with_most_changes": preview(changes.by_unit(out)),
+        }
+    )
+    return out
+
+
 @dg.asset(group_name=OUTPUTS, kinds={"sqlalchemy"})
 def published_library(
     context: dg.AssetExecutionContext,
@@ -263,6 +282,7 @@ def published_library(
     review_queue: pd.DataFrame,
     qc_issues: pd.DataFrame,
     reuse_stats: pd.DataFrame,
+    library_changes: pd.DataFrame,
 ) -> dg.MaterializeResult:
     """Writes every output table to the library database in ONE transaction."""
     rejected_rows = pd.concat([catalogue.rejected_rows, item_rows.rejected_rows], ignore_index=True)
@@ -272,6 +292,7 @@ def published_library(
     summary = library.run_summary(
         unified_library, qc_issues, rejected_rows, rejected_files, item_rows.rows_read
     )
+    summary["changes"] = changes.summary(library_changes)
     started = time.perf_counter()
     context.log.info(f"发布到 {store.safe_url(settings.database_url)}（单个事务）…")
     store.publish(
@@ -284,6 +305,7 @@ def published_library(
             "reuse_stats": reuse_stats,
             "rejected_rows": rejected_rows,
             "rejected_files": rejected_files,
+            "library_changes": library_changes,
         },
         run_id=context.run_id,
         data_dir=settings.data_dir,
@@ -309,6 +331,7 @@ library_assets = [
     unified_library_asset,
     review_queue_asset,
     reuse_stats_asset,
+    library_changes_asset,
     published_library,
 ]
 library_checks = [qc_issues_suite, unified_library_suite]

@@ -22,6 +22,7 @@ from pathlib import Path
 from pipelines import review_cli
 from shixiang import export as export_mod
 from shixiang import issue_lists
+from shixiang.changes import CHANGE_LABELS
 from shixiang.config import LEVELS
 from shixiang.export import ExportError
 from shixiang.store import (
@@ -67,6 +68,16 @@ def _print_summary(summary: dict) -> None:
         p("    各层级：" + "，".join(f"{k} {v}" for k, v in summary["qc_issues_by_level"].items()))
     for u in summary.get("units_with_most_issues", []):
         p(f"    问题最多：{u['division_code']} {u['agency']}（{u['issues']} 条）")
+    changed = summary.get("changes")
+    if changed is not None:
+        if any(changed.values()):
+            p(
+                "  与上次发布相比："
+                + "，".join(f"{CHANGE_LABELS[k]} {v}" for k, v in changed.items())
+                + "（明细：shixiang export library_changes）"
+            )
+        else:
+            p("  与上次发布相比：没有变化（或这是第一次发布）")
 
 
 def _print_failed_check(evaluation) -> None:

@@ -28,12 +28,14 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from shixiang.changes import CHANGE_COLUMNS
 from shixiang.ingest import REJECTED_FILE_COLUMNS, REJECTED_ROW_COLUMNS
 from shixiang.library import LIBRARY_COLUMNS, REVIEW_COLUMNS, STATS_COLUMNS
 from shixiang.perf import gc_paused
@@ -110,6 +112,7 @@ publications = Table(
 )
 
 catalogue_items = Table("catalogue_items", metadata, *_columns(CATALOGUE_TABLE_COLUMNS))
+library_changes = Table("library_changes", metadata, *_columns(CHANGE_COLUMNS))
 
 # Steward decisions: append-only, never touched by publish. The latest decision per key wins;
 # undo is a new decision. See shixiang/decisions.py.
@@ -140,6 +143,7 @@ OUTPUT_TABLES: dict[str, Table] = {
         reuse_stats,
         rejected_rows,
         rejected_files,
+        library_changes,
     )
 }
 
@@ -281,8 +285,6 @@ def _sync_output_schema(conn) -> None:
     """Output tables are rebuilt by every publish, so one whose columns differ from this
     version's contract (an older shixiang wrote it) is dropped and re-created, inside the
     publish transaction. Steward decisions are never touched."""
-    from sqlalchemy import inspect
-
     inspector = inspect(conn)
     for table in OUTPUT_TABLES.values():
         existing = {c["name"] for c in inspector.get_columns(table.name)}
@@ -331,6 +333,19 @@ def read_table(engine: Engine, name: str) -> pd.DataFrame:
     table = tables[name]
     with engine.connect() as conn:
         return pd.read_sql(select(table), conn)
+
+
+def read_columns(engine: Engine, name: str, columns: list[str]) -> pd.DataFrame | None:
+    """Some columns of a published output table; None when nothing was published yet (the
+    table is missing or lacks a column: a database of an older version)."""
+    table = OUTPUT_TABLES[name]
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        if not inspector.has_table(name):
+            return None
+        if not set(columns) <= {c["name"] for c in inspector.get_columns(name)}:
+            return None
+        return pd.read_sql(select(*(table.c[c] for c in columns)), conn)
 
 
 def count_rows(engine: Engine, name: str) -> int:

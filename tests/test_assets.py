@@ -1,5 +1,6 @@
 """Assets and checks by direct invocation, and the whole job materialised on a small province."""
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -141,3 +142,22 @@ def test_broken_catalogue_stops_the_run_and_keeps_the_previous_library(
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success
     pd.testing.assert_frame_equal(store.read_table(engine, "unified_library"), before)
+
+
+@pytest.mark.slow
+def test_the_next_publication_lists_what_changed(mini_dir: Path, tmp_path: Path) -> None:
+    settings = settings_for(mini_dir, tmp_path)
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
+    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral()).success
+    engine = store.make_engine(settings.database_url)
+    assert store.read_table(engine, "library_changes").empty  # the first publication
+
+    county = mini_dir / "county" / "511602_广安区.csv"
+    frame = pd.read_csv(county, dtype=str, keep_default_na=False)
+    frame = frame.loc[frame["事项名称"] != "老年人助餐服务登记"]  # the unit dropped an item
+    frame.iloc[::-1].to_csv(county, index=False)  # and re-sorted the rest: no change
+    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral()).success
+    changed = store.read_table(engine, "library_changes")
+    assert changed[["change", "item_name"]].values.tolist() == [["removed", "老年人助餐服务登记"]]
+    summary = json.loads(store.read_table(engine, "publications")["summary"].iloc[-1])
+    assert summary["changes"] == {"added": 0, "removed": 1, "status_changed": 0, "code_changed": 0}
