@@ -45,11 +45,15 @@ def counts(series: pd.Series) -> dg.MetadataValue:
 
 def check_result(result, *, extra: dict | None = None) -> dg.AssetCheckResult:
     """Map a :class:`shixiang.expectations.SuiteResult` to an asset check result: failures of
-    critical expectations are ERROR (they block where the check is blocking), others WARN."""
+    critical expectations are ERROR (they block where the check is blocking), others WARN.
+
+    ``data_docs`` is the file:// URL of the check's GX Data Docs page (the UI shows URL
+    metadata as a link), ``data_docs_path`` the same page as a server path."""
     severity = dg.AssetCheckSeverity.ERROR if result.blocking_failed else dg.AssetCheckSeverity.WARN
     metadata = {"gx": dg.MetadataValue.json(result.to_metadata())}
     if result.docs_path:
-        metadata["data_docs"] = dg.MetadataValue.path(result.docs_path)
+        metadata["data_docs"] = dg.MetadataValue.url(docs_url(result.docs_path))
+        metadata["data_docs_path"] = dg.MetadataValue.path(result.docs_path)
     for outcome in result.failed:
         metadata[f"{outcome.rule_id} {outcome.message}"] = dg.MetadataValue.json(
             {
@@ -59,6 +63,11 @@ def check_result(result, *, extra: dict | None = None) -> dg.AssetCheckResult:
         )
     metadata.update(extra or {})
     return dg.AssetCheckResult(passed=bool(result.success), severity=severity, metadata=metadata)
+
+
+def docs_url(path: str | Path) -> str:
+    """A file:// URL of a local page (absolute, non-ASCII characters percent-encoded)."""
+    return Path(path).resolve().as_uri()
 
 
 def docs_dir_for(context: dg.AssetCheckExecutionContext, settings) -> Path:

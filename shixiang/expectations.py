@@ -32,6 +32,12 @@ builder deletes every page whose result is not in the context's result store, so
 result stores would drop the pages of other processes). GX is given a SUMMARY-sized copy of
 the result: with COMPLETE results it renders ``unexpected_index_query``, every failing row
 position (4.4 MB of HTML for one suite on 500,000 rows, and positions rather than ids).
+
+The pages load nothing from the internet: the views and site builder of
+:mod:`shixiang.gx_views` point every script, style, font and image at the vendored files of
+``shixiang/docs_static``, which :mod:`shixiang.docs_assets` copies once into
+``<docs_dir>/../_static/<version>/`` (shared by the runs under one docs root) instead of GX's
+4 MB static folder in every site.
 """
 
 from __future__ import annotations
@@ -76,9 +82,11 @@ _BATCH = "whole_frame"
 # (partial_unexpected_list and partial_unexpected_counts keep 20 of them).
 _DOCS_SITE = "run"
 _DOCS_STATE = "_gx"
-# GX's page views with a per-process template cache (shixiang/gx_views.py).
-_PAGE_VIEW = {"module_name": "shixiang.gx_views", "class_name": "CachedPageView"}
-_INDEX_VIEW = {"module_name": "shixiang.gx_views", "class_name": "CachedIndexPageView"}
+# GX's site builder and page views with a per-process template cache and the vendored
+# assets instead of CDNs (shixiang/gx_views.py).
+_SITE_BUILDER = {"module_name": "shixiang.gx_views", "class_name": "OfflineSiteBuilder"}
+_PAGE_VIEW = {"module_name": "shixiang.gx_views", "class_name": "OfflinePageView"}
+_INDEX_VIEW = {"module_name": "shixiang.gx_views", "class_name": "OfflineIndexPageView"}
 _DOCS_DROPPED_KEYS = frozenset(
     {
         "unexpected_list",
@@ -498,7 +506,7 @@ def _docs_context(docs_dir: Path) -> Any:
         "ValidationResultsStore", state / "results"
     )
     site = {
-        "class_name": "SiteBuilder",
+        **_SITE_BUILDER,
         "show_how_to_buttons": False,
         "store_backend": {
             "class_name": "TupleFilesystemStoreBackend",
@@ -608,6 +616,8 @@ def _build_docs(
         ValidationResultIdentifier,
     )
 
+    from shixiang import docs_assets
+
     _quiet_gx()
     name = str(raw.get("name") or suite_name)
     expectations: list[dict] = list(raw.get("expectations") or [])
@@ -633,6 +643,7 @@ def _build_docs(
         expectation_suite_identifier=suite_key, run_id=run_id, batch_identifier=batch
     )
     context.validation_results_store.set(key, result)
+    docs_assets.ensure_static(docs_dir.parent)  # what the pages load, shared by the runs
     context.build_data_docs(site_names=[_DOCS_SITE], resource_identifiers=[key, suite_key])
     page = docs_dir.joinpath("validations", *name.split("."), *run_id.to_tuple(), f"{batch}.html")
     return str(page if page.is_file() else docs_dir / "index.html")
@@ -640,15 +651,33 @@ def _build_docs(
 
 def prune_docs(root: Path | str, keep: int = 14) -> list[Path]:
     """Keep the Data Docs sites of the newest ``keep`` runs under ``root`` (one directory per
-    run, ~5 MB each); delete the older ones. Returns what was deleted."""
+    run); delete the older ones, and the versions of the shared ``_static`` folder that
+    neither the current code nor a kept run's index uses. Returns what was deleted."""
     import shutil
+
+    from shixiang import docs_assets
 
     root = Path(root)
     if not root.is_dir():
         return []
     runs = sorted(
-        (p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True
+        (p for p in root.iterdir() if p.is_dir() and p.name != docs_assets.STATIC_DIRNAME),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
     )
-    for old in runs[keep:]:
+    deleted = runs[keep:]
+    for old in deleted:
         shutil.rmtree(old, ignore_errors=True)
-    return runs[keep:]
+    shared = root / docs_assets.STATIC_DIRNAME
+    if shared.is_dir():
+        indexes = [run / "index.html" for run in runs[:keep]]
+        used = "".join(
+            p.read_text(encoding="utf-8", errors="replace") for p in indexes if p.is_file()
+        )
+        for version in shared.iterdir():  # (".tmp-…": a copy in progress, see ensure_static)
+            marker = f"{docs_assets.STATIC_DIRNAME}/{version.name}/"
+            current = version.name == docs_assets.static_version()
+            if not current and not version.name.startswith(".") and marker not in used:
+                shutil.rmtree(version, ignore_errors=True)
+                deleted.append(version)
+    return deleted

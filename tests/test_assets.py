@@ -66,7 +66,9 @@ def test_level_asset_and_its_check(mini_dir: Path, tmp_path: Path) -> None:
     check = next(c for c in level_checks if "county_items_suite" in str(c.check_keys))
     result = check(**check_args(tmp_path), loaded=county)
     assert result.passed
-    assert Path(result.metadata["data_docs"].value).exists()  # GX Data Docs of this run
+    # GX Data Docs of this run: a link the UI opens, and the file on the server
+    assert result.metadata["data_docs"].value.startswith("file://")
+    assert Path(result.metadata["data_docs_path"].value).exists()
 
 
 def test_matching_asset_metadata(mini_dir: Path) -> None:

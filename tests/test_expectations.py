@@ -504,6 +504,24 @@ def test_docs_page_names_the_suite_and_the_failed_expectation(docs_site) -> None
     json.dumps(result.to_metadata())
 
 
+def test_check_metadata_links_the_page_as_a_file_url(docs_site) -> None:
+    import dagster as dg
+
+    from assets.metadata import check_result, docs_url
+
+    _, results = docs_site
+    result = results["unified_library"]
+    metadata = check_result(result).metadata
+    # the UI shows url metadata as a link; a path (what it was) only as text
+    assert isinstance(metadata["data_docs"], dg.UrlMetadataValue)
+    assert metadata["data_docs"].url == Path(result.docs_path).as_uri()
+    assert metadata["data_docs"].url.startswith("file:///")
+    assert metadata["data_docs_path"] == dg.MetadataValue.path(result.docs_path)
+    assert docs_url("/srv/文档/页 1.html") == "file:///srv/%E6%96%87%E6%A1%A3/%E9%A1%B5%201.html"
+    plain = ex.validate(library_frame(), "unified_library")
+    assert not {"data_docs", "data_docs_path"} & set(check_result(plain).metadata)
+
+
 def test_docs_do_not_change_the_outcomes(docs_site) -> None:
     _, results = docs_site
     library = library_frame()
