@@ -90,26 +90,52 @@ def _level_asset(level: str) -> dg.AssetsDefinition:
     return _asset
 
 
-def _level_check(asset_def: dg.AssetsDefinition, level: str) -> dg.AssetChecksDefinition:
+def _level_checks(asset_def: dg.AssetsDefinition, level: str) -> list[dg.AssetChecksDefinition]:
+    """Two checks per level, so that each means what it says: the input schema (critical
+    expectations of implementation_lists.json; blocking: a list the pipeline cannot read must
+    not be published half), and the element enumerations (warnings; not blocking: the units'
+    values to fix, reported, never red)."""
+
     @dg.asset_check(
         asset=asset_def,
-        name=f"{level}_items_suite",
+        name=f"{level}_items_schema",
         blocking=True,
-        description="GX suite expectations/implementation_lists.json: the input schema (critical, blocking) and element enumerations (warnings).",
+        description="The input schema (critical expectations of expectations/"
+        "implementation_lists.json): 12-digit division codes, required names. Blocks the publish.",
     )
-    def _check(
+    def _schema(
         context: dg.AssetCheckExecutionContext, settings: ShixiangSettings, loaded: ingest.Loaded
     ) -> dg.AssetCheckResult:
         result = expectations.validate(
             loaded.rows,
             "implementation_lists",
             docs_dir=docs_dir_for(context, settings),
-            docs_label=f"{level}_items",
+            docs_label=f"{level}_items_schema",
+            severity=expectations.SEVERITY_CRITICAL,
         )
         return check_result(result)
 
-    return _check
+    @dg.asset_check(
+        asset=asset_def,
+        name=f"{level}_items_elements",
+        blocking=False,
+        description="Element enumerations (warnings of expectations/implementation_lists.json: "
+        "办件类型, 到办事现场次数, code formats). The units' values to fix; never blocks.",
+    )
+    def _elements(
+        context: dg.AssetCheckExecutionContext, settings: ShixiangSettings, loaded: ingest.Loaded
+    ) -> dg.AssetCheckResult:
+        result = expectations.validate(
+            loaded.rows,
+            "implementation_lists",
+            docs_dir=docs_dir_for(context, settings),
+            docs_label=f"{level}_items_elements",
+            severity=expectations.SEVERITY_WARNING,
+        )
+        return check_result(result, findings=True)
+
+    return [_schema, _elements]
 
 
 level_assets = {level: _level_asset(level) for level in LEVELS}
-level_checks = [_level_check(level_assets[level], level) for level in LEVELS]
+level_checks = [c for level in LEVELS for c in _level_checks(level_assets[level], level)]

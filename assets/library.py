@@ -157,7 +157,7 @@ def qc_issues_suite(
         docs_dir=docs_dir_for(context, settings),
         docs_label="matched_items",
     )
-    return check_result(result)
+    return check_result(result, findings=True)
 
 
 @dg.asset(name="unified_library", group_name=OUTPUTS, kinds={"pandas"})

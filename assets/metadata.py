@@ -43,13 +43,18 @@ def counts(series: pd.Series) -> dg.MetadataValue:
     return dg.MetadataValue.json({str(k): int(v) for k, v in series.value_counts().items()})
 
 
-def check_result(result, *, extra: dict | None = None) -> dg.AssetCheckResult:
+def check_result(
+    result, *, extra: dict | None = None, findings: bool = False
+) -> dg.AssetCheckResult:
     """Map a :class:`shixiang.expectations.SuiteResult` to an asset check result: failures of
     critical expectations are ERROR (they block where the check is blocking), others WARN.
+    With ``findings`` what fails are the units' data issues, published for them to fix, never
+    a broken pipeline: always WARN, so that red keeps meaning broken.
 
     ``data_docs`` is the file:// URL of the check's GX Data Docs page (the UI shows URL
     metadata as a link), ``data_docs_path`` the same page as a server path."""
-    severity = dg.AssetCheckSeverity.ERROR if result.blocking_failed else dg.AssetCheckSeverity.WARN
+    blocking = result.blocking_failed and not findings
+    severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
     metadata = {"gx": dg.MetadataValue.json(result.to_metadata())}
     if result.docs_path:
         metadata["data_docs"] = dg.MetadataValue.url(docs_url(result.docs_path))

@@ -349,8 +349,10 @@ def validate(
     max_ids: int = 200,
     docs_dir: Path | str | None = None,
     docs_label: str | None = None,
+    severity: str | None = None,
 ) -> SuiteResult:
-    """Validate ``df`` against ``expectations/<suite_name>.json``.
+    """Validate ``df`` against ``expectations/<suite_name>.json`` (with ``severity``, only its
+    expectations of that severity: ``critical`` or ``warning``).
 
     Outcomes come back in suite order. ``failing_ids`` holds the ``id_column`` values of the
     failing rows (the frame's index labels when it has no such column), at most ``max_ids``.
@@ -367,6 +369,8 @@ def validate(
     ``docs_path`` None; it never changes the validation outcome.
     """
     raw = load_suite(suite_name)
+    if severity is not None:
+        raw = dict(raw, expectations=[e for e in raw["expectations"] if _severity(e) == severity])
     expectations: list[dict] = list(raw.get("expectations") or [])
     present = set(map(str, df.columns))
 

@@ -96,8 +96,8 @@ def test_an_alert_that_cannot_be_delivered_is_recorded_with_the_reason(tmp_path:
 
 
 def test_the_reason_says_whether_a_check_stopped_the_publish_or_a_step_broke() -> None:
-    checks = [("county_items_county_items_suite", "DagsterAssetCheckFailedError", "…")]
-    assert "阻断检查未通过（county_items_county_items_suite）" in alerts.failure_reason(
+    checks = [("county_items_county_items_schema", "DagsterAssetCheckFailedError", "…")]
+    assert "阻断检查未通过（county_items_county_items_schema）" in alerts.failure_reason(
         checks, None
     )
     broke = [("published_library", "OperationalError", "database is locked\nmore")]

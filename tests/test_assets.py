@@ -63,7 +63,7 @@ def test_level_asset_and_its_check(mini_dir: Path, tmp_path: Path) -> None:
     context = dg.build_asset_context()
     county = level_assets["county"](context=context, settings=settings_for(mini_dir, tmp_path))
     assert len(county.rows) == 4 and len(county.rejected_rows) == 1
-    check = next(c for c in level_checks if "county_items_suite" in str(c.check_keys))
+    check = next(c for c in level_checks if "county_items_schema" in str(c.check_keys))
     result = check(**check_args(tmp_path), loaded=county)
     assert result.passed
     # GX Data Docs of this run: a link the UI opens, and the file on the server
@@ -163,3 +163,36 @@ def test_the_next_publication_lists_what_changed(mini_dir: Path, tmp_path: Path)
     assert changed[["change", "item_name"]].values.tolist() == [["removed", "老年人助餐服务登记"]]
     summary = json.loads(store.read_table(engine, "publications")["summary"].iloc[-1])
     assert summary["changes"] == {"added": 0, "removed": 1, "status_changed": 0, "code_changed": 0}
+
+
+def test_each_check_means_what_it_says(mini_dir: Path, tmp_path: Path) -> None:
+    # An element value a unit must fix (办件类型 上报件) fails the non-blocking elements check
+    # with WARN; the blocking schema check holds only what blocks, and passes.
+    county = mini_dir / "county" / "511602_广安区.csv"
+    frame = pd.read_csv(county, dtype=str, keep_default_na=False)
+    frame.loc[0, "办件类型"] = "上报件"
+    frame.to_csv(county, index=False)
+    loaded = level_assets["county"](
+        context=dg.build_asset_context(), settings=settings_for(mini_dir, tmp_path)
+    )
+    by_name = {next(iter(c.check_keys)).name: c for c in level_checks}
+    schema = by_name["county_items_schema"](**check_args(tmp_path), loaded=loaded)
+    elements = by_name["county_items_elements"](**check_args(tmp_path), loaded=loaded)
+    assert schema.passed
+    assert not elements.passed and elements.severity == dg.AssetCheckSeverity.WARN
+    specs = {next(iter(c.check_specs)).name: next(iter(c.check_specs)) for c in level_checks}
+    assert specs["county_items_schema"].blocking and not specs["county_items_elements"].blocking
+
+
+@pytest.mark.slow
+def test_units_quality_issues_are_warnings_not_red(mini_dir: Path, tmp_path: Path) -> None:
+    # mini_dir's units have error-severity issues (QC-001 …): the run succeeds, the library is
+    # published, and the quality check reports them as WARN: red means broken.
+    settings = settings_for(mini_dir, tmp_path)
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    issues = evaluations["qc_issues_suite"]
+    assert not issues.passed and issues.severity == dg.AssetCheckSeverity.WARN
+    assert not [e for e in evaluations.values() if e.severity == dg.AssetCheckSeverity.ERROR]

@@ -30,7 +30,12 @@ def test_definitions_load_with_all_assets_and_checks() -> None:
         "published_library",
     } <= keys
     checks = {k.name for k in graph.asset_check_keys}
-    assert {"catalogue_suite", "county_items_suite", "unified_library_suite"} <= checks
+    assert {
+        "catalogue_suite",
+        "county_items_schema",
+        "county_items_elements",
+        "unified_library_suite",
+    } <= checks
 
 
 def test_published_library_depends_on_every_output() -> None:
