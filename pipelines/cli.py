@@ -164,6 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+        tags={"shixiang/source": "cli", "shixiang/data_dir": str(data_dir)},
     )
     elapsed = time.perf_counter() - started
     if args.timings:
