@@ -73,7 +73,7 @@ def test_english_aliases_and_extra_columns_are_kept(tmp_path: Path) -> None:
     ("content", "reason"),
     [
         (b"", "文件为空"),
-        (b"\xff\xfe\xff\xfe\x00 not text \xff", "无法识别文件编码"),
+        (b"\xff\xfe\xff\xfe\x00 not text \xff", "无法可靠识别文件编码"),
         ("行政区划代码,实施主体,事项名称\n".encode(), "只有表头"),
         ("实施主体,事项名称\n区民政局,老年人助餐服务登记\n".encode(), "缺少必需列：行政区划代码"),
     ],
@@ -194,3 +194,24 @@ def test_fingerprint_changes_when_a_file_changes(tmp_path: Path) -> None:
     assert before == ingest.data_dir_fingerprint(tmp_path)
     write_csv(tmp_path / "county" / "a.csv", ITEM_HEADER, [ROW, ROW])
     assert ingest.data_dir_fingerprint(tmp_path) != before
+
+
+def test_catalogue_blank_rows_are_skipped_and_counted_not_rejected(tmp_path: Path) -> None:
+    """Catalogue rejected rows would be published beside the lists' and break "rows read =
+    library rows + rejected rows" (the summary counts list rows only)."""
+    path = write_csv(tmp_path / "catalogue" / "cat.csv", CATALOGUE_HEADER, CATALOGUE_ROWS)
+    path.write_text(path.read_text(encoding="utf-8") + ",,,,,,,,,\n\n", encoding="utf-8")
+    loaded = ingest.load_catalogue(tmp_path)
+    assert len(loaded.rows) == len(CATALOGUE_ROWS) == loaded.rows_read
+    assert loaded.rejected_rows.empty and loaded.blank_rows_skipped == 2
+
+
+def test_every_file_is_read_or_rejected_except_hidden_and_lock_files(tmp_path: Path) -> None:
+    write_csv(tmp_path / "county" / "a.csv", ITEM_HEADER, [ROW])
+    (tmp_path / "county" / "说明.pdf").write_bytes(b"%PDF-1.4\n")
+    (tmp_path / "county" / "~$a.xlsx").write_bytes(b"lock")
+    (tmp_path / "county" / ".a.csv").write_bytes(b"hidden")
+    loaded = ingest.load_level(tmp_path, "county")
+    assert loaded.rejected_files["source_file"].tolist() == ["county/说明.pdf"]
+    assert "不支持的文件类型" in loaded.rejected_files.loc[0, "reason"]
+    assert len(loaded.rows) == 1 and loaded.files_read == 2
