@@ -50,7 +50,16 @@ USE_LEVEL_ALIASES: dict[str, str] = {
 CATALOGUE_FOLDER = "catalogue"
 # The formats read (for messages: a file's format is recognised from its bytes, not its suffix,
 # and any other file in a folder is rejected as an unsupported type, never skipped).
-INPUT_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+INPUT_SUFFIXES: tuple[str, ...] = (
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".xlsx",
+    ".xlsm",
+    ".xlsb",
+    ".xls",
+    ".ods",
+)
 # The header row is looked for among a file's (or sheet's) first rows: title rows may sit above.
 HEADER_SCAN_ROWS = 15
 
