@@ -11,6 +11,9 @@ from pipelines.resources import ShixiangSettings, settings_from_env
 from pipelines.schedules import nightly_schedule
 from pipelines.sensors import data_dir_changed, run_failure_alert, steward_decisions_recorded
 
+# The code location's name in workspace.yaml (runs started by the CLI are labelled with it).
+LOCATION_NAME = "shixiang"
+
 ASSETS = [catalogue, *level_assets.values(), *library_assets]
 CHECKS = [catalogue_suite, *level_checks, *library_checks]
 
