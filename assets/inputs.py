@@ -90,52 +90,49 @@ def _level_asset(level: str) -> dg.AssetsDefinition:
     return _asset
 
 
-def _level_checks(asset_def: dg.AssetsDefinition, level: str) -> list[dg.AssetChecksDefinition]:
-    """Two checks per level, so that each means what it says: the input schema (critical
-    expectations of implementation_lists.json; blocking: a list the pipeline cannot read must
-    not be published half), and the element enumerations (warnings; not blocking: the units'
-    values to fix, reported, never red)."""
+# The two halves of expectations/implementation_lists.json, each its own check so that each
+# means what it says: (name, severity validated, blocking, description).
+_LEVEL_CHECKS = (
+    (
+        "schema",
+        expectations.SEVERITY_CRITICAL,
+        True,
+        "The input schema (critical expectations of expectations/implementation_lists.json): "
+        "12-digit division codes, required names. Blocks the publish: a list the pipeline "
+        "cannot read must not be published half.",
+    ),
+    (
+        "elements",
+        expectations.SEVERITY_WARNING,
+        False,
+        "Element enumerations (warnings of expectations/implementation_lists.json: 办件类型, "
+        "到办事现场次数, code formats): the units' values to fix, reported as WARN; never blocks.",
+    ),
+)
 
+
+def _level_check(
+    asset_def: dg.AssetsDefinition, level: str, part: str, severity: str, blocking: bool, about: str
+) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=asset_def,
-        name=f"{level}_items_schema",
-        blocking=True,
-        description="The input schema (critical expectations of expectations/"
-        "implementation_lists.json): 12-digit division codes, required names. Blocks the publish.",
+        asset=asset_def, name=f"{level}_items_{part}", blocking=blocking, description=about
     )
-    def _schema(
+    def _check(
         context: dg.AssetCheckExecutionContext, settings: ShixiangSettings, loaded: ingest.Loaded
     ) -> dg.AssetCheckResult:
         result = expectations.validate(
             loaded.rows,
             "implementation_lists",
             docs_dir=docs_dir_for(context, settings),
-            docs_label=f"{level}_items_schema",
-            severity=expectations.SEVERITY_CRITICAL,
+            docs_label=f"{level}_items_{part}",
+            severity=severity,
         )
-        return check_result(result)
+        return check_result(result, findings=not blocking)
 
-    @dg.asset_check(
-        asset=asset_def,
-        name=f"{level}_items_elements",
-        blocking=False,
-        description="Element enumerations (warnings of expectations/implementation_lists.json: "
-        "办件类型, 到办事现场次数, code formats). The units' values to fix; never blocks.",
-    )
-    def _elements(
-        context: dg.AssetCheckExecutionContext, settings: ShixiangSettings, loaded: ingest.Loaded
-    ) -> dg.AssetCheckResult:
-        result = expectations.validate(
-            loaded.rows,
-            "implementation_lists",
-            docs_dir=docs_dir_for(context, settings),
-            docs_label=f"{level}_items_elements",
-            severity=expectations.SEVERITY_WARNING,
-        )
-        return check_result(result, findings=True)
-
-    return [_schema, _elements]
+    return _check
 
 
 level_assets = {level: _level_asset(level) for level in LEVELS}
-level_checks = [c for level in LEVELS for c in _level_checks(level_assets[level], level)]
+level_checks = [
+    _level_check(level_assets[level], level, *spec) for level in LEVELS for spec in _LEVEL_CHECKS
+]
