@@ -122,6 +122,21 @@ DEPARTMENTS: tuple[str, ...] = (
 _DEPARTMENT = re.compile("(?:" + "|".join(DEPARTMENTS) + r")(?:局|厅|委|部门|窗口|办|中心)?")
 
 
+# An owner written in front with no separator at all (吉林省水利厅取水许可): a place, then an
+# organisation word, then at least four characters of name. Only a reading (see names), as
+# nothing but the catalogue can tell where such an owner ends.
+_BARE_OWNER = re.compile(
+    r"^[\u4e00-\u9fff]{0,12}?(?:省|市|州|县|区|旗|盟|镇|乡|街道)[\u4e00-\u9fff]{0,14}?"
+    r"(?:局|厅|委员会|委|办公室|中心|人民政府|政府|站|所)(?=[\u4e00-\u9fff]{4})"
+)
+
+
+def bare_owner_length(text: str) -> int:
+    """Length of an owner written in front of ``text`` with no separator (0 when none)."""
+    m = _BARE_OWNER.match(text)
+    return m.end() if m else 0
+
+
 def is_owner(text: str, *, weak: bool = False) -> bool:
     """True when ``text`` names an organisation: it ends in an organisation word, or it is a
     department as units abbreviate it (行政审批, 人社局, 税务). With ``weak`` (only a space or

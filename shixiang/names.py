@@ -31,7 +31,14 @@ from functools import cache, lru_cache
 from pypinyin.pinyin_dict import pinyin_dict
 
 from shixiang.cleaning import SPACE, clean_cell
-from shixiang.decoration import DEPARTMENTS, PEEL_LABELS, is_level_marker, is_owner, peel
+from shixiang.decoration import (
+    DEPARTMENTS,
+    PEEL_LABELS,
+    bare_owner_length,
+    is_level_marker,
+    is_owner,
+    peel,
+)
 
 # --- Tables --------------------------------------------------------------------------------
 
@@ -269,7 +276,12 @@ class NameParts:
         营业性演出许可证注销审批 read like 组织气候可行性论证 and 文艺表演团体《营业性演出许可证》
         注销审批. Brackets and quotes are one family in the wild; this reading does not care
         which a unit meant."""
-        return _flat_key(self.plain)
+        return parse_text(self.flat).key
+
+    @property
+    def flat(self) -> str:
+        """``plain`` with its bracket characters taken out, their content kept."""
+        return self.plain.replace("(", "").replace(")", "")
 
     @property
     def reductions(self) -> tuple[tuple[str, str], ...]:
@@ -277,11 +289,7 @@ class NameParts:
         word (县级X), an owner written in front without a separator (吉林省水利厅X), a generic
         trailing word (X服务); and both ends together. The matcher accepts one of these only
         when it names exactly one catalogue item and no sibling conflicts."""
-        flat = tuple(
-            (f"{kind}+brackets", key)
-            for kind, key in _reductions(self.plain.replace("(", "").replace(")", ""))
-            if kind
-        )
+        flat = tuple((f"{kind}+brackets", key) for kind, key in _reductions(self.flat) if kind)
         return _reductions(self.text) + flat
 
 
@@ -473,18 +481,6 @@ def parse_text(text: str, loose: bool = False) -> NameParts:
     )
 
 
-# Owners written in front with no separator at all: a place, then an organisation word.
-_BARE_OWNER = re.compile(
-    r"^[\u4e00-\u9fff]{0,12}?(?:省|市|州|县|区|旗|盟|镇|乡|街道)[\u4e00-\u9fff]{0,14}?"
-    r"(?:局|厅|委员会|委|办公室|中心|人民政府|政府|站|所)(?=[\u4e00-\u9fff]{4})"
-)
-
-
-@lru_cache(maxsize=1_000_000)
-def _flat_key(plain: str) -> str:
-    return parse_text(plain.replace("(", "").replace(")", "")).key
-
-
 def _generic_cuts(text: str) -> list[str]:
     """``text`` without its trailing generic words (before any trailing bracket groups): the
     whole run of them, and each single word (招聘会服务事项: 招聘会, 招聘会服务)."""
@@ -503,9 +499,9 @@ def _reductions(text: str) -> tuple[tuple[str, str], ...]:
     lead = _LEVEL_PREFIX.match(text)
     if lead and len(text) - lead.end() >= 4:
         heads.append(("level_prefix", text[lead.end() :].lstrip("-。、 ")))
-    owner = _BARE_OWNER.match(text)
+    owner = bare_owner_length(text)
     if owner:
-        heads.append(("owner_prefix", text[owner.end() :]))
+        heads.append(("owner_prefix", text[owner:]))
     out: list[tuple[str, str]] = []
     for kind, head in heads:
         if kind:

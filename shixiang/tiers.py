@@ -353,10 +353,6 @@ class NearTier(Tier):
         return Outcome(code=code, detail=f"与目录名称相差一个字（{slip}）")
 
 
-def _flat(plain: str) -> str:
-    return plain.replace("(", "").replace(")", "")
-
-
 class TruncatedTier(Tier):
     """A name cut off by a field length, marked so (…, ..., U+FFFD at its end, or a bracket
     opened and never closed): the start of exactly one catalogue name. Asked before the exact
@@ -370,10 +366,10 @@ class TruncatedTier(Tier):
     ambiguous_reason = "被截断的名称是目录中多个事项的开头"
 
     def decide(self, parts, table, catalogue):
-        head = _flat(parts.plain)
+        head = parts.flat
         if not parts.truncated or len(head) < 8:
             return None
-        hits = [c for c, p in catalogue.parts.items() if _flat(p.plain).startswith(head)]
+        hits = [c for c, p in catalogue.parts.items() if p.flat.startswith(head)]
         if not hits:
             return None
         if len(hits) > 1:
