@@ -145,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Dagster is imported here, not at module import, so `shixiang export` starts fast.
     import dagster as dg
 
-    from pipelines.definitions import LOCATION_NAME, build_definitions
+    from pipelines.definitions import LOCATION_NAME, build_definitions, file_under_code_location
     from pipelines.jobs import NIGHTLY_JOB_NAME
     from pipelines.resources import ShixiangSettings
 
@@ -173,6 +173,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         },
     )
     elapsed = time.perf_counter() - started
+    if instance.is_persistent:
+        file_under_code_location(instance, result.run_id)
     if args.timings:
         _report_timings(_step_seconds(instance, result.run_id), args.timings)
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
 from assets.inputs import catalogue, catalogue_suite, level_assets, level_checks
@@ -13,6 +15,7 @@ from pipelines.sensors import data_dir_changed, run_failure_alert, steward_decis
 
 # The code location's name in workspace.yaml (runs started by the CLI are labelled with it).
 LOCATION_NAME = "shixiang"
+WORKSPACE_YAML = Path(__file__).resolve().parents[1] / "workspace.yaml"
 
 ASSETS = [catalogue, *level_assets.values(), *library_assets]
 CHECKS = [catalogue_suite, *level_checks, *library_checks]
@@ -40,3 +43,23 @@ def build_definitions(
 
 
 defs = build_definitions()
+
+
+def file_under_code_location(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Give a run started in-process (``shixiang run``) the origin of the workspace's code location.
+
+    The UI's Overview timeline and a job's run list group runs by their origin (code location
+    and repository); ``execute_in_process`` records none, so a CLI run would show in Runs but
+    nowhere else. The origin is built from workspace.yaml exactly as ``dagster dev`` builds it,
+    and written with the run storage's ``replace_job_origin`` (what ``dagster run
+    migrate-repository`` uses) once the run has finished."""
+    from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
+    from dagster._core.remote_origin import RemoteJobOrigin, RemoteRepositoryOrigin
+    from dagster._core.workspace.load import location_origins_from_yaml_paths
+
+    origins = {o.location_name: o for o in location_origins_from_yaml_paths([str(WORKSPACE_YAML)])}
+    run = instance.get_run_by_id(run_id)
+    if run is None or LOCATION_NAME not in origins:
+        return
+    repository = RemoteRepositoryOrigin(origins[LOCATION_NAME], SINGLETON_REPOSITORY_NAME)
+    instance.run_storage.replace_job_origin(run, RemoteJobOrigin(repository, run.job_name))

@@ -236,3 +236,60 @@ def test_a_read_only_sqlite_file_is_named(mini_dir: Path, tmp_path: Path, capsys
             one_line_error(capsys, "数据库文件只读", str(path))
     finally:
         path.chmod(0o644)
+
+
+TIMELINE_QUERY = """
+{
+  runsOrError {
+    ... on Runs { results { runId pipelineName tags { key value }
+                            repositoryOrigin { repositoryName repositoryLocationName } } }
+  }
+  workspaceOrError {
+    ... on Workspace { locationEntries { name locationOrLoadError {
+      ... on RepositoryLocation { name repositories { name pipelines { name } } }
+      ... on PythonError { message } } } }
+  }
+}
+"""
+
+
+@pytest.mark.slow
+def test_a_cli_run_joins_the_code_locations_timeline(
+    mini_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Overview timeline keeps a run only if its origin names a loaded repository and job:
+    ask the UI's own GraphQL, with the workspace loaded from workspace.yaml as `dagster dev` does."""
+    import dagster as dg
+    from dagster._core.workspace.load import load_workspace_process_context_from_yaml_paths
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    from pipelines.definitions import WORKSPACE_YAML
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("SHIXIANG_DATA_DIR", str(mini_dir))
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    argv = ["run", "--data-dir", str(mini_dir), "--database-url", url, "--log-level", "ERROR"]
+    assert cli.main(argv) == 0
+
+    with (
+        dg.DagsterInstance.get() as instance,
+        load_workspace_process_context_from_yaml_paths(
+            instance, [str(WORKSPACE_YAML)]
+        ) as process_context,
+    ):
+        data = execute_dagster_graphql(
+            process_context.create_request_context(), TIMELINE_QUERY
+        ).data
+    (run,) = data["runsOrError"]["results"]
+    assert {"key": "shixiang/source", "value": "cli"} in run["tags"]
+    origin = run["repositoryOrigin"]
+    assert origin is not None, "a run without an origin is dropped from the timeline"
+    (entry,) = data["workspaceOrError"]["locationEntries"]
+    location = entry["locationOrLoadError"]
+    assert location["name"] == origin["repositoryLocationName"]
+    (repository,) = location["repositories"]
+    assert repository["name"] == origin["repositoryName"]
+    assert run["pipelineName"] in {p["name"] for p in repository["pipelines"]}
