@@ -3,6 +3,7 @@
 ``shixiang run``    runs the nightly asset job in-process (the same job the schedule runs).
 ``shixiang export`` writes a published table to .csv or .xlsx.
 ``shixiang review`` is the steward's workflow (see pipelines/review_cli.py).
+``shixiang desk``   the review desk in the browser, and its users (see desk/cli.py).
 
 Exit codes: 0 success; 1 the run failed or a blocking check failed (nothing was published), or
 an export could not be written; 2 usage errors (missing data directory, unknown table, bad file
@@ -19,6 +20,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from desk import cli as desk_cli
 from pipelines import review_cli
 from shixiang import export as export_mod
 from shixiang import issue_lists
@@ -298,9 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", default="csv", choices=["csv", "xlsx"])
     exp.set_defaults(func=cmd_export)
 
-    review_cli.add_parser(
-        sub, f"SQLAlchemy URL (default: $SHIXIANG_DATABASE_URL or {DEFAULT_DATABASE_URL})"
-    )
+    database_help = f"SQLAlchemy URL (default: $SHIXIANG_DATABASE_URL or {DEFAULT_DATABASE_URL})"
+    review_cli.add_parser(sub, database_help)
+    desk_cli.add_parser(sub, database_help)
     return parser
 
 
