@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 # The Dagster instance of `make demo` and `make dev` (run history, schedule and sensor state).
 DAGSTER_HOME := $(CURDIR)/var/dagster
 
-.PHONY: help install demo dev test test-fast lint format sample bench bench-small clean
+.PHONY: help install demo dev desk test test-fast lint format sample bench bench-small clean
 
 help:
 	@echo "make demo    create the venv, run the whole job on data/sample, say where the library is"
 	@echo "make test    create the venv, run lint and the test suite (PostgreSQL tests need 127.0.0.1:5432)"
 	@echo "make dev     open the Dagster UI (http://127.0.0.1:3000) with the schedule and sensor running"
+	@echo "make desk    start the stewards' review desk on var/shixiang.db (http://127.0.0.1:8300)"
 	@echo "make sample  regenerate data/sample from data/reference"
 	@echo "make bench   run the benchmarks at full size (bench/README.md)"
 
@@ -37,6 +38,9 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
+
+desk: $(STAMP)
+	$(BIN)/shixiang desk --database-url sqlite:///var/shixiang.db
 
 test: $(STAMP)
 	$(BIN)/ruff check .

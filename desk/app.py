@@ -9,13 +9,16 @@ answered 403 and written to ``desk_audit``. Every POST carries the session's CSR
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pandas as pd
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -31,7 +34,7 @@ from starlette.templating import Jinja2Templates
 
 from shixiang import decisions as dec
 from shixiang.config import LEVEL_LABELS
-from shixiang.desk import accounts, actions
+from shixiang.desk import accounts, actions, reports
 from shixiang.desk.queue import (
     ANY_STATUS,
     ELEMENTS,
@@ -46,6 +49,8 @@ from shixiang.store import make_engine
 
 HERE = Path(__file__).parent
 SESSION_SECONDS = 8 * 3600
+ISSUE_ROWS_SHOWN = 50  # rows of each issue-list sheet on the page (the download has all)
+WARM_SECONDS = 30  # how often the desk looks for a new publish between requests
 FILTER_PARAMS = (*[f.param for f in FACETS], "q")
 
 
@@ -91,6 +96,8 @@ def create_app(
         ANY_STATUS=ANY_STATUS,
     )
     templates.env.filters["first_candidate"] = _first_candidate
+    templates.env.filters["cell"] = _cell
+    templates.env.globals["SHOWN"] = ISSUE_ROWS_SHOWN
 
     # --- session, user, CSRF ---------------------------------------------------------------
     def current_user(request: Request) -> accounts.User | None:
@@ -226,11 +233,11 @@ def create_app(
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
-    async def home(request: Request) -> Response:
+    def home(request: Request) -> Response:
         need_user(request)
         return RedirectResponse("/queue", status_code=303)
 
-    async def queue(request: Request) -> Response:
+    def queue(request: Request) -> Response:
         user = need_user(request)
         snap = snapshot(request, user)
         filters = _filters(request.query_params)
@@ -259,7 +266,7 @@ def create_app(
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
 
-    async def row_page(request: Request) -> Response:
+    def row_page(request: Request) -> Response:
         user = need_user(request)
         snap = snapshot(request, user)
         row_id = request.query_params.get("id", "")
@@ -300,7 +307,7 @@ def create_app(
     async def decide(request: Request) -> Response:
         user = need_user(request)
         form = await checked_form(request)
-        snap = snapshot(request, user)
+        snap = await run_in_threadpool(snapshot, request, user)
         row_id = str(form.get("row_id", ""))
         back = str(form.get("back", "/queue"))
         try:
@@ -343,7 +350,7 @@ def create_app(
     async def bulk(request: Request) -> Response:
         user = need_user(request)
         form = await checked_form(request)
-        snap = snapshot(request, user)
+        snap = await run_in_threadpool(snapshot, request, user)
         filters = _filters(form)
         if filters.get("unit") and not in_scope(user.prefix, filters["unit"]):
             return forbidden(request, user, f"POST /bulk unit={filters['unit']}")
@@ -367,7 +374,7 @@ def create_app(
         }
         return RedirectResponse("/queue?" + _query(filters), status_code=303)
 
-    async def history(request: Request) -> Response:
+    def history(request: Request) -> Response:
         user = need_user(request)
         snap = snapshot(request, user)
         unit = request.query_params.get("unit", "")
@@ -386,31 +393,27 @@ def create_app(
             unit=unit,
         )
 
-    async def issues(request: Request) -> Response:
-        from shixiang.desk import reports
-
+    def issues(request: Request) -> Response:
         user = need_user(request)
         unit = request.query_params.get("unit", "") or None
         if unit and (not valid_code(unit) or not in_scope(user.prefix, unit)):
             return forbidden(request, user, f"issues unit={unit}")
         try:
-            sheets = await run_in_threadpool(reports.unit_issue_list, engine, user.prefix, unit)
+            sheets = reports.unit_issue_list(engine, user.prefix, unit)
         except ScopeError as e:
             return forbidden(request, user, str(e))
-        units = await run_in_threadpool(reports.units_in_scope, engine, user.prefix)
+        units = reports.units_in_scope(engine, user.prefix)
         return render(request, "issues.html", user, sheets=sheets, unit=unit or "", units=units)
 
-    async def issues_xlsx(request: Request) -> Response:
-        from shixiang.desk import reports
-
+    def issues_xlsx(request: Request) -> Response:
         user = need_user(request)
         unit = request.query_params.get("unit", "") or None
         if unit and (not valid_code(unit) or not in_scope(user.prefix, unit)):
             return forbidden(request, user, f"issues.xlsx unit={unit}")
-        sheets = await run_in_threadpool(reports.unit_issue_list, engine, user.prefix, unit)
+        sheets = reports.unit_issue_list(engine, user.prefix, unit)
         tmp = Path(tempfile.mkdtemp(prefix="shixiang-desk-"))
         path = tmp / f"质检问题清单_{unit or user.division_code or '全省'}.xlsx"
-        await run_in_threadpool(reports.write_issue_workbook, sheets, path)
+        reports.write_issue_workbook(sheets, path)
         return FileResponse(
             path,
             filename=path.name,
@@ -418,11 +421,9 @@ def create_app(
             background=BackgroundTask(_remove_tree, tmp),
         )
 
-    async def stats(request: Request) -> Response:
-        from shixiang.desk import reports
-
+    def stats(request: Request) -> Response:
         user = need_user(request)
-        s = await run_in_threadpool(reports.stats, engine, user.prefix)
+        s = reports.stats(engine, user.prefix)
         return render(request, "stats.html", user, stats=s, charts=reports.stats_charts(s))
 
     routes = [
@@ -460,7 +461,24 @@ def create_app(
             message=exc.detail,
         )
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        """Read the library before the first steward asks, and again after each publish."""
+        stop = threading.Event()
+
+        def warm() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(Exception):  # a request will show the error
+                    data.snapshot()
+                stop.wait(WARM_SECONDS)
+
+        thread = threading.Thread(target=warm, name="desk-warm", daemon=True)
+        thread.start()
+        yield
+        stop.set()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=routes,
         middleware=[
             Middleware(
@@ -515,3 +533,10 @@ def _first_candidate(raw: str) -> str:
         return ""
     c = cands[0]
     return f"{c.get('name', '')}（{c.get('business_code', '')}）"
+
+
+def _cell(value: object) -> str:
+    """A table cell's text: empty for a missing value (never "nan" or "None")."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The province's clock: the nightly schedule runs at 02:00 here, and the desk shows times in it.
+TIMEZONE = "Asia/Shanghai"
+
 # --- Administrative levels ------------------------------------------------------------------
 # Folder names of the data directory, from the top of the hierarchy down.
 LEVELS: tuple[str, ...] = ("province", "city", "county", "township", "village")

@@ -420,3 +420,37 @@ def test_bulk_confirm_asks_again_with_the_count(db: str) -> None:
     made = decisions(db)
     assert len(made) == count and set(made["decision"]) == {dec.CONFIRM}
     assert made["business_code"].notna().all()
+
+
+# --- the unit's issue list and the statistics ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_issue_list_online_and_as_xlsx_within_the_scope(db: str, tmp_path: Path) -> None:
+    import openpyxl
+
+    client = login(db, "county")
+    page = client.get("/issues?unit=511602001000")
+    assert page.status_code == 200 and 'data-sheet="质检问题"' in page.text
+    r = client.get("/issues.xlsx?unit=511602001000")
+    assert r.status_code == 200
+    assert "attachment" in r.headers["content-disposition"]
+    path = tmp_path / "list.xlsx"
+    path.write_bytes(r.content)
+    assert openpyxl.load_workbook(path).sheetnames[:2] == ["汇总", "质检问题"]
+    for url in ("/issues?unit=511603000000", "/issues.xlsx?unit=511603000000", "/issues?unit=5116"):
+        assert client.get(url).status_code == 403, url
+    # a unit whose only file was rejected still has its list (邻水县: encoding not recognised)
+    prov = login(db, "prov")
+    rejected_only = prov.get("/issues?unit=511623000000")
+    assert rejected_only.status_code == 200 and "邻水县" in rejected_only.text
+
+
+@pytest.mark.slow
+def test_statistics_are_svg_drawn_on_the_server(db: str) -> None:
+    html = login(db, "town").get("/stats").text
+    assert html.count("<svg") >= 4 and 'role="img"' in html
+    assert "<script" not in html
+    assert (
+        "511603" not in html
+    )  # a township steward's statistics hold nothing of the sibling county

@@ -29,6 +29,7 @@ from shixiang.config import (
     STATUS_MATCHED,
     STATUS_REVIEW,
     STATUS_UNMATCHED,
+    TIMEZONE,
 )
 from shixiang.store import ensure_schema, publications, steward_decisions
 
@@ -285,6 +286,13 @@ class Snapshot:
         }
 
 
+def local_times(values: pd.Series | list, fmt: str = "%Y-%m-%d %H:%M") -> pd.Series:
+    """Timestamps as text in the province's time zone (config.TIMEZONE). The database keeps
+    UTC; SQLite hands it back without a zone, PostgreSQL with one: both read as UTC."""
+    when = pd.to_datetime(pd.Series(values), utc=True, errors="coerce")
+    return when.dt.tz_convert(TIMEZONE).dt.strftime(fmt)
+
+
 def _text(v: object) -> str:
     return "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)
 
@@ -326,9 +334,8 @@ def _overlay(rows: pd.DataFrame, in_force: pd.DataFrame) -> pd.DataFrame:
     out["eff_code"] = hit["business_code"].astype("object")
     out["eff_reason"] = hit["reason"].astype("object")
     out["decided_by"] = hit["steward"].astype("object")
-    when = pd.to_datetime(hit["decided_at"], utc=True, errors="coerce")
-    out["eff_at"] = when.dt.strftime("%Y-%m-%d %H:%M").astype("object")
-    out["decided_day"] = when.dt.strftime("%Y-%m-%d").astype("object")
+    out["eff_at"] = local_times(hit["decided_at"]).to_numpy(dtype=object)
+    out["decided_day"] = local_times(hit["decided_at"], "%Y-%m-%d").to_numpy(dtype=object)
     applied = pd.to_numeric(out["decision_id"], errors="coerce").astype("Int64")
     state = np.where(
         out["eff_id"].isna() & applied.isna(),
@@ -407,7 +414,7 @@ def read_snapshot(engine: Engine) -> Snapshot:
     )
     snap = Snapshot(
         publication_id=int(pub.id) if pub else 0,
-        published_at=pub.published_at.strftime("%Y-%m-%d %H:%M") if pub else "",
+        published_at=local_times([pub.published_at]).iloc[0] if pub else "",
         decision_version=int(decided["id"].max()) if len(decided) else 0,
         rows=rows,
         catalogue=catalogue,
@@ -447,9 +454,20 @@ class DeskData:
         return int(pub), int(decided)
 
     def snapshot(self) -> Snapshot | None:
-        """None when nothing has been published yet."""
+        """The current snapshot; None when nothing has been published yet.
+
+        A new publish is read under a lock; while one thread reads it, other requests are
+        served the previous snapshot (its publish time is on every page) instead of waiting
+        seconds. New decisions are laid over the rows at once (tens of milliseconds), so a
+        steward always sees the decision they just took."""
         pub, decided = self.versions()
-        with self._lock:
+        snap = self._snap
+        if snap is not None and snap.publication_id == pub and snap.decision_version == decided:
+            return snap
+        stale_ok = snap is not None and snap.publication_id != pub
+        if not self._lock.acquire(blocking=not stale_ok):
+            return snap  # another request is reading the new publish
+        try:
             snap = self._snap
             if pub == 0 and not _has_library(self.engine):
                 return None
@@ -460,3 +478,5 @@ class DeskData:
                     snap = with_decisions(snap, pd.read_sql(select(steward_decisions), conn))
             self._snap = snap
             return snap
+        finally:
+            self._lock.release()
