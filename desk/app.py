@@ -339,6 +339,14 @@ def create_app(
             return RedirectResponse(
                 "/row?" + urlencode({"id": row_id, "back": back}), status_code=303
             )
+        if not made:
+            request.session["flash"] = {
+                "kind": "ok",
+                "text": "这个决定已经记录过了，没有重复记录。",
+            }
+            return RedirectResponse(
+                "/row?" + urlencode({"id": row_id, "back": back}), status_code=303
+            )
         n = await run_in_threadpool(actions.record, engine, made)
         what = dec.DECISION_LABELS.get(made[0].decision, made[0].decision)
         request.session["flash"] = {

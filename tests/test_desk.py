@@ -454,3 +454,15 @@ def test_statistics_are_svg_drawn_on_the_server(db: str) -> None:
     assert (
         "511603" not in html
     )  # a township steward's statistics hold nothing of the sibling county
+
+
+@pytest.mark.slow
+def test_the_same_decision_twice_is_recorded_once(db: str) -> None:
+    row = _review_row(db, "511602")
+    client = login(db, "county")
+    form = {"row_id": row["row_id"], "action": "local", "scope": "row"}
+    client.post("/decide", data={**form, "csrf": csrf(client)})
+    r = client.post("/decide", data={**form, "csrf": csrf(client)})
+    assert "没有重复记录" in r.text and len(decisions(db)) == 1
+    client.post("/decide", data={**form, "action": "reject", "reason": "改", "csrf": csrf(client)})
+    assert list(decisions(db)["decision"]) == ["local", "reject"]  # a different one is recorded

@@ -77,7 +77,25 @@ def decisions_for(
         out = [dec.Decision(scope=dec.SCOPE_ROW, division_code=row["division_code"], **common)]
     for d in out:
         d.validate()
-    return out
+    return [d for d in out if not _in_force_already(snap, d)]
+
+
+def _in_force_already(snap: Snapshot, d: dec.Decision) -> bool:
+    """The same decision is already in force for the same key (a second click, a reload)."""
+    f = snap.in_force
+    if f.empty:
+        return False
+    division = d.division_code if d.scope == dec.SCOPE_ROW else "*"
+    same = f.loc[
+        (f["scope"] == d.scope)
+        & (f["key_division"] == division)
+        & (f["name_key"] == d.name_key)
+        & (f["decision"] == d.decision)
+    ]
+    if same.empty:
+        return False
+    code = same["business_code"].iloc[-1]
+    return d.decision != dec.CONFIRM or code == d.business_code
 
 
 def undo_for(snap: Snapshot, user: User, row_id: str) -> dec.Decision:
