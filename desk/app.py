@@ -32,6 +32,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from shixiang import candidates
 from shixiang import decisions as dec
 from shixiang.config import LEVEL_LABELS
 from shixiang.desk import accounts, actions, reports
@@ -530,17 +531,9 @@ def _records(frame) -> list[dict]:
     return frame.astype("object").where(frame.notna(), None).to_dict("records")
 
 
-def _first_candidate(raw: str) -> str:
-    import json
-
-    try:
-        cands = json.loads(raw) if raw else []
-    except json.JSONDecodeError:
-        return ""
-    if not cands:
-        return ""
-    c = cands[0]
-    return f"{c.get('name', '')}（{c.get('business_code', '')}）"
+def _first_candidate(cell: str) -> str:
+    cands = candidates.decode(cell)
+    return f"{cands[0].name}（{cands[0].business_code}）" if cands else ""
 
 
 def _cell(value: object) -> str:

@@ -7,14 +7,13 @@ Decisions are recorded in the library database and applied by the next run (or b
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from shixiang import candidates, review_sheet
 from shixiang import decisions as dec
-from shixiang import review_sheet
 from shixiang.config import LEVELS, STATUSES
 from shixiang.export import ExportError
 from shixiang.store import make_engine, read_table
@@ -61,7 +60,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         f = f.loc[f["score"] >= args.min_score]
     if args.max_score is not None:
         f = f.loc[f["score"] <= args.max_score]
-    first = f["candidates"].map(lambda c: (json.loads(c) or [{}])[0] if isinstance(c, str) else {})
+    first = candidates.spread(f["candidates"], n=1)
     out = pd.DataFrame(
         {
             "row_id": f["row_id"],
@@ -70,9 +69,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             "item_name": f["item_name"],
             "status": f["status"],
             "score": f["score"],
-            "candidate": first.map(
-                lambda c: f"{c.get('business_code', '')} {c.get('name', '')}".strip()
-            ),
+            "candidate": (
+                first["candidate_1_code"].fillna("") + " " + first["candidate_1_name"].fillna("")
+            ).str.strip(),
         }
     )
     _print_frame(out, args.limit)
@@ -99,8 +98,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     ):
         print(f"{col:>15}: {'' if pd.isna(row[col]) else row[col]}")
     print("     candidates:")
-    for c in json.loads(row["candidates"]) if isinstance(row["candidates"], str) else []:
-        print(f"                 {c['business_code']}  {c['name']}  ({c['score']})")
+    for c in candidates.decode(row["candidates"]):
+        print(f"                 {c.business_code}  {c.name}  ({c.score})")
     print("        history:")
     hist = dec.history(
         make_engine(args.database_url), division_code=row["division_code"], name_key=row["name_key"]

@@ -7,11 +7,11 @@ headers, a frozen header row, filters, fitted widths, and text cells that cannot
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
+from shixiang import candidates
 from shixiang.config import LEVEL_LABELS, STATUS_REVIEW, STATUS_UNMATCHED
 from shixiang.export import ExportError, formula_safe, write_xlsx
 from shixiang.rules import SEVERITY_ERROR
@@ -41,20 +41,6 @@ ROW_HEADERS = {
 CANDIDATE_HEADERS = {f"candidate_{i}": f"候选{i}（编码 名称 相似度）" for i in (1, 2, 3)}
 
 
-def _candidates(frame: pd.DataFrame) -> pd.DataFrame:
-    parsed = frame["candidates"].map(lambda c: json.loads(c) if isinstance(c, str) else [])
-    out = pd.DataFrame(index=frame.index)
-    for i in (1, 2, 3):
-        out[f"candidate_{i}"] = parsed.map(
-            lambda cs, i=i: (
-                f"{cs[i - 1]['business_code']} {cs[i - 1]['name']} {cs[i - 1]['score']}"
-                if len(cs) >= i
-                else ""
-            )
-        )
-    return out
-
-
 def unit_sheets(library: pd.DataFrame, issues: pd.DataFrame, unit: str) -> dict[str, pd.DataFrame]:
     """The sheets of one unit's workbook, with Chinese headers."""
     lib = library.loc[library["division_code"] == unit].sort_values(["source_file", "source_row"])
@@ -64,7 +50,7 @@ def unit_sheets(library: pd.DataFrame, issues: pd.DataFrame, unit: str) -> dict[
     iss = iss.assign(severity=iss["severity"].map(SEVERITY_LABELS).fillna(iss["severity"]))
     unmatched = lib.loc[lib["status"] == STATUS_UNMATCHED]
     review = lib.loc[lib["status"] == STATUS_REVIEW]
-    review = pd.concat([review, _candidates(review)], axis=1)
+    review = pd.concat([review, candidates.labels(review["candidates"])], axis=1)
     level = lib["level"].iloc[0] if len(lib) else ""
     summary = pd.DataFrame(
         {

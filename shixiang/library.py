@@ -5,12 +5,10 @@ Column lists here are the output contract (see README "Output contract"); keep t
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 
-from shixiang import decisions, rules
+from shixiang import candidates, decisions, rules
 from shixiang.config import (
     LEVELS,
     STATUS_CONFIRMED,
@@ -179,14 +177,7 @@ def build_review_queue(library: pd.DataFrame) -> pd.DataFrame:
     units = library.assign(unit=library["division_code"] + "\x1f" + library["agency"])
     spread = units.loc[units["status"] == STATUS_REVIEW].groupby("name_key")["unit"].nunique()
     rev["units_with_same_name"] = rev["name_key"].map(spread).fillna(1).astype("int64")
-    parsed = {c: json.loads(c) for c in rev["candidates"].dropna().unique()}
-    for i in range(3):
-        for field, col in (("business_code", "code"), ("name", "name"), ("score", "score")):
-            rev[f"candidate_{i + 1}_{col}"] = rev["candidates"].map(
-                lambda c, i=i, field=field: (
-                    parsed[c][i][field] if isinstance(c, str) and len(parsed[c]) > i else np.nan
-                )
-            )
+    rev = rev.join(candidates.spread(rev["candidates"]))
     rev = rev.sort_values(
         ["units_with_same_name", "name_key", "source_file", "source_row"],
         ascending=[False, True, True, True],

@@ -16,7 +16,6 @@ by left-out characters, never by a distinguishing word.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
 
+from shixiang import candidates as cand_codec
 from shixiang.config import (
     STATUS_MATCHED,
     STATUS_REVIEW,
@@ -596,16 +596,9 @@ def _candidates_json(
     first = ~keys.duplicated()
     cache: dict[str, str] = {}
     names = index.attr["item_name"]
-    # The same text json.dumps writes for [{"business_code": c, "name": n, "score": s}, …],
-    # with each code and name encoded once instead of once per distinct row key.
-    entry_head = {
-        c: '{"business_code": '
-        + json.dumps(c, ensure_ascii=False)
-        + ', "name": '
-        + json.dumps(n, ensure_ascii=False)
-        + ', "score": '
-        for c, n in names.items()
-    }
+    # The codec's text (shixiang.candidates), each code and name encoded once instead of once
+    # per distinct row key.
+    entry_head = {c: cand_codec.entry_head(c, n) for c, n in names.items()}
     for k, cands, c, score in zip(
         keys[first].tolist(),
         per_row.loc[first, "candidates"].tolist(),
@@ -616,7 +609,7 @@ def _candidates_json(
         cands = list(cands) if isinstance(cands, list) else []
         if isinstance(c, str) and all(c != x[0] for x in cands):
             cands = [(c, float(score)), *cands[:-1]] if cands else [(c, 100.0)]
-        cache[k] = "[" + ", ".join(entry_head[x] + json.dumps(sc) + "}" for x, sc in cands) + "]"
+        cache[k] = cand_codec.join(cand_codec.entry(entry_head[x], sc) for x, sc in cands)
     return keys.map(cache)
 
 

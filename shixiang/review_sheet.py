@@ -8,13 +8,13 @@ import can tell a sheet edited for another unit or exported against an older cat
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from shixiang import candidates
 from shixiang.config import STATUS_REVIEW, STATUS_UNMATCHED
 from shixiang.decisions import (
     CONFIRM,
@@ -70,12 +70,7 @@ def review_lines(library: pd.DataFrame, unit: str) -> pd.DataFrame:
         return pd.DataFrame(columns=list(COLUMNS))
     first = rows.drop_duplicates("name_key").set_index("name_key")
     out = first.assign(rows=rows.groupby("name_key").size()).reset_index()
-    parsed = out["candidates"].map(lambda c: json.loads(c) if isinstance(c, str) else [])
-    for i in range(3):
-        for field_name, col in (("business_code", "code"), ("name", "name"), ("score", "score")):
-            out[f"candidate_{i + 1}_{col}"] = parsed.map(
-                lambda cs, i=i, f=field_name: cs[i][f] if len(cs) > i else None
-            )
+    out = out.join(candidates.spread(out["candidates"]))
     for col in INPUT_COLUMNS:
         out[col] = None
     out["scope"] = SCOPE_LABELS[SCOPE_ROW]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 from sqlalchemy import Engine
 
+from shixiang import candidates
 from shixiang import decisions as dec
 from shixiang.desk.accounts import User
 from shixiang.desk.queue import STATE_PENDING, Snapshot
@@ -124,7 +125,7 @@ def bulk_targets(snap: Snapshot, user: User, filters: Mapping[str, str]) -> pd.D
     the scope, not already decided, whose first candidate is in the catalogue."""
     f = snap.filtered(user.prefix, {**filters, "status": "review"})
     f = f.loc[(f["state"] != STATE_PENDING) & f["eff_id"].isna()]
-    first = f["candidates"].map(_first_code)
+    first = candidates.spread(f["candidates"], n=1)["candidate_1_code"]
     f = f.assign(first_code=first)
     return f.loc[f["first_code"].isin(snap.catalogue.index)]
 
@@ -150,18 +151,6 @@ def bulk_decisions(snap: Snapshot, user: User, targets: pd.DataFrame) -> list[de
             )
         )
     return out
-
-
-def _first_code(raw: object) -> str | None:
-    import json
-
-    if not isinstance(raw, str) or not raw:
-        return None
-    try:
-        cands = json.loads(raw)
-    except json.JSONDecodeError:
-        return None
-    return str(cands[0].get("business_code")) if cands else None
 
 
 def record(engine: Engine, decisions: list[dec.Decision]) -> int:

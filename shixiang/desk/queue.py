@@ -11,7 +11,6 @@ on ``publications`` and ``steward_decisions`` says whether to re-read.
 from __future__ import annotations
 
 import difflib
-import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from sqlalchemy import Engine, func, inspect, select, text
 
+from shixiang import candidates
 from shixiang import decisions as dec
 from shixiang.config import (
     LEVEL_LABELS,
@@ -228,25 +228,16 @@ class Snapshot:
 
     def candidates(self, row: pd.Series) -> list[dict]:
         """The row's candidates with the catalogue's elements and the name difference marked."""
-        raw = row.get("candidates")
-        try:
-            cands = json.loads(raw) if isinstance(raw, str) and raw else []
-        except json.JSONDecodeError:
-            cands = []
-        out = []
-        for c in cands:
-            code = str(c.get("business_code", ""))
-            item = self.catalogue_item(code)
-            out.append(
-                {
-                    "business_code": code,
-                    "name": c.get("name", ""),
-                    "score": c.get("score"),
-                    "item": item,
-                    "diff": diff_marks(str(row["item_name"]), str(c.get("name", ""))),
-                }
-            )
-        return out
+        return [
+            {
+                "business_code": c.business_code,
+                "name": c.name,
+                "score": c.score,
+                "item": self.catalogue_item(c.business_code),
+                "diff": diff_marks(str(row["item_name"]), c.name),
+            }
+            for c in candidates.decode(row.get("candidates"))
+        ]
 
     def catalogue_item(self, code: str) -> dict | None:
         if code not in self.catalogue.index:

@@ -31,6 +31,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 from sqlalchemy import Engine, func, inspect, select
 
+from shixiang import candidates
 from shixiang.changes import CHANGE_COLUMNS, CHANGE_LABELS
 from shixiang.config import (
     LEVEL_LABELS,
@@ -49,7 +50,6 @@ from shixiang.issue_lists import (
     ISSUE_HEADERS,
     ROW_HEADERS,
     SEVERITY_LABELS,
-    _candidates,
 )
 from shixiang.rules import SEVERITY_ERROR, SEVERITY_WARNING, TITLES
 from shixiang.store import OUTPUT_TABLES, publications
@@ -370,7 +370,7 @@ def unit_issue_list(
     issues = issues.assign(severity=severity.map(SEVERITY_LABELS).fillna(severity))
     unmatched = open_rows.loc[open_rows["status"] == STATUS_UNMATCHED]
     review = open_rows.loc[open_rows["status"] == STATUS_REVIEW]
-    review = pd.concat([review, _candidates(review)], axis=1)
+    review = pd.concat([review, candidates.labels(review["candidates"])], axis=1)
 
     summary = _summary(engine, prefix, unit, counts, severity, files, rows, n_review=len(review))
     row_cols = {**CODE_HEADER, **ROW_HEADERS}
