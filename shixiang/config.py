@@ -79,6 +79,15 @@ ITEM_TYPES: tuple[str, ...] = (
 HANDLING_TYPES: tuple[str, ...] = ("即办件", "承诺件")
 VISIT_COUNTS: tuple[str, ...] = ("0", "1", "2", "多次")
 
+# --- Code shapes ----------------------------------------------------------------------------
+# Letters, digits and hyphens, compared upper-case. The national exchange tables give 基本编码
+# 12 characters, 实施编码 up to 36 and 业务办理项编码 up to 50 (reference/domain.md §5). A unit's
+# claimed code (its 基本编码 column) is well-formed when it could be either kind: units paste
+# business-handling codes there too, and the matcher reads both.
+BASE_CODE_PATTERN = r"[0-9A-Z-]{4,36}"
+BUSINESS_CODE_PATTERN = r"[0-9A-Z-]{4,50}"
+CLAIMED_CODE_PATTERN = BUSINESS_CODE_PATTERN
+
 # --- Output statuses ------------------------------------------------------------------------
 STATUS_MATCHED = "matched"  # confident automatic match
 STATUS_CONFIRMED = "confirmed"  # a steward confirmed the match

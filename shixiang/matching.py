@@ -27,6 +27,7 @@ from rapidfuzz.distance import Indel
 
 from shixiang import candidates as cand_codec
 from shixiang.config import (
+    CLAIMED_CODE_PATTERN,
     STATUS_MATCHED,
     STATUS_REVIEW,
     STATUS_UNMATCHED,
@@ -47,7 +48,7 @@ from shixiang.tiers import (
 
 METHOD_CLAIMED_CODE = "claimed_code"  # the claimed code's item, with a name that fits it
 METHOD_NONE = "none"
-_CODE_FORMAT = re.compile(r"[0-9A-Z-]{4,50}")
+_CODE_FORMAT = re.compile(CLAIMED_CODE_PATTERN)
 
 METHOD_LABELS = {
     **{t.method: t.label for t in TIERS},

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from shixiang.config import (
+    CLAIMED_CODE_PATTERN,
     HANDLING_TYPES,
     LEVEL_LABELS,
     STATUS_CONFIRMED,
@@ -20,9 +21,6 @@ from shixiang.config import (
     VISIT_COUNTS,
 )
 from shixiang.ingest import level_allowed
-
-# A claimed 基本编码: letters, digits and hyphens (the catalogue suites use the same pattern).
-CODE_PATTERN = r"[0-9A-Z-]{4,36}"
 
 SEVERITY_ERROR = "error"
 SEVERITY_WARNING = "warning"
@@ -165,7 +163,7 @@ RULES: dict[str, Rule] = {
                 "基本编码",
                 SEVERITY_WARNING,
                 "填报的基本编码“{claimed_code}”格式不正确",
-                "基本编码应为 4 至 36 位字母、数字或连字符，请按通用目录填写",
+                "基本编码应为 4 至 50 位字母、数字或连字符，请按通用目录填写",
             ),
             Rule(
                 "QC-008",
@@ -317,7 +315,8 @@ def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         & (basis != cat_basis),
         "QC-009": r["handling_type"].notna() & ~r["handling_type"].isin(list(HANDLING_TYPES)),
         "QC-010": r["visits"].notna() & ~r["visits"].isin(list(VISIT_COUNTS)),
-        "QC-011": r["claimed_code"].notna() & ~claimed.str.fullmatch(CODE_PATTERN).fillna(False),
+        "QC-011": r["claimed_code"].notna()
+        & ~claimed.str.fullmatch(CLAIMED_CODE_PATTERN).fillna(False),
         "QC-012": matched
         & r["handling_type"].notna()
         & cat_handling.notna()

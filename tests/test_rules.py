@@ -160,3 +160,30 @@ def test_rule_frame_from_issues_equals_the_evaluated_one() -> None:
     pd.testing.assert_frame_equal(
         rules.rule_frame(rows, rules.evaluate(rows)), rules.rule_frame(rows)
     )
+
+
+def test_the_rules_the_matcher_and_the_suite_agree_on_a_claimed_codes_shape() -> None:
+    """One pattern (config.CLAIMED_CODE_PATTERN): a 40-character business-handling code is
+    well-formed for all three, a 51-character one for none."""
+    import json
+    import re
+    from pathlib import Path
+
+    from shixiang import matching
+
+    suite = json.loads(
+        (Path(__file__).parents[1] / "expectations" / "implementation_lists.json").read_text(
+            "utf-8"
+        )
+    )
+    (regex,) = [
+        e["kwargs"]["regex"]
+        for e in suite["expectations"]
+        if e["kwargs"].get("column") == "claimed_code" and "regex" in e["kwargs"]
+    ]
+    catalogue_row = {"cat_base_code": None, "status": "review", "business_code": None}
+    for code, well_formed in (("511A" + "0" * 36, True), ("511A" + "0" * 47, False)):
+        issues = rules.evaluate(frame({}, {**catalogue_row, "claimed_code": code}))
+        assert ("QC-011" in set(issues["rule_id"])) is not well_formed, code
+        assert bool(matching._CODE_FORMAT.fullmatch(code)) is well_formed
+        assert bool(re.fullmatch(regex, code)) is well_formed
