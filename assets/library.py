@@ -15,7 +15,7 @@ from assets.metadata import (
     run_summary_tags,
 )
 from pipelines.resources import ShixiangSettings
-from shixiang import changes, decisions, expectations, ingest, library, rules, store
+from shixiang import changes, decisions, expectations, ingest, library, matching, rules, store
 from shixiang.config import LEVELS, STATUS_MATCHED, STATUS_REVIEW, STATUS_UNMATCHED
 
 MATCHING = "matching"
@@ -59,7 +59,7 @@ def steward_decisions(
 ) -> pd.DataFrame:
     """Every steward decision recorded so far (append-only history; the latest per key wins).
     Recorded with `shixiang review decide` or `shixiang review import`."""
-    history = decisions.history(settings.engine())
+    history = store.read_decisions(settings.engine())
     in_force = decisions.effective(history)
     context.add_output_metadata(
         {
@@ -93,7 +93,7 @@ def matched_items(
     context.log.info(
         f"匹配 {len(item_rows.rows)} 行（{item_rows.rows['item_name'].nunique()} 个不同名称）…"
     )
-    decided = library.decide(item_rows.rows, catalogue.rows, steward_decisions)
+    decided = matching.decide(item_rows.rows, catalogue.rows, steward_decisions)
     elapsed = time.perf_counter() - started
     context.log.info(f"匹配完成，用时 {elapsed:.1f} 秒")
     n = max(len(decided), 1)
@@ -141,8 +141,8 @@ def qc_issues_asset(context: dg.AssetExecutionContext, matched_items: pd.DataFra
     asset=qc_issues_asset,
     blocking=False,
     additional_ins={"matched_items": dg.AssetIn()},
-    description="GX suite expectations/matched_library.json: one expectation per element rule of "
-    "shixiang/rules.py (type, level, code, time limits, duplicates…) over the matched rows. Not "
+    description="GX suite matched_library, built from shixiang/rules.py: one expectation per "
+    "element rule (type, level, code, time limits, duplicates…) over the matched rows. Not "
     "blocking: the issues are published for the units to fix.",
 )
 def qc_issues_suite(

@@ -9,7 +9,7 @@
 
 Three noise models, each with its own catalogue, units, codes and ``truth.csv``:
 
-* ``synth`` — :mod:`shixiang.synth`, the demo generator. It speaks the matcher's vocabulary
+* ``synth`` — :mod:`dev.synth`, the demo generator. It speaks the matcher's vocabulary
   (its variations are the ones :mod:`shixiang.names` undoes), so its figures are a smoke test,
   not evidence.
 * ``independent`` — ``bench/noise_model.py``, written without reading the matcher: noise by
@@ -53,7 +53,8 @@ sys.path.insert(0, str(REPO))
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from shixiang import ingest, library, synth  # noqa: E402
+from dev import synth  # noqa: E402
+from shixiang import ingest, matching  # noqa: E402
 from shixiang.config import LEVELS  # noqa: E402
 
 TARGETS = {
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, fn in (
             ("exact name (VLOOKUP)", lambda: exact_baseline(rows, cat)),
             ("extractOne(WRatio) ≥90 / ≥70", lambda: extractone_baseline(rows, cat)),
-            ("shixiang", lambda: library.decide(rows, cat)),
+            ("shixiang", lambda: matching.decide(rows, cat)),
         ):
             t = time.perf_counter()
             decided = fn()

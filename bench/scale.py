@@ -28,7 +28,8 @@ sys.path.insert(0, str(REPO))
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from shixiang import ingest, library, synth  # noqa: E402
+from dev import synth  # noqa: E402
+from shixiang import ingest, matching  # noqa: E402
 from shixiang.config import LEVELS  # noqa: E402
 
 
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         t = time.perf_counter()
-        decided = library.decide(rows, cat.rows)
+        decided = matching.decide(rows, cat.rows)
         results["matching_s"] = round(time.perf_counter() - t, 2)
         results["status"] = {k: int(v) for k, v in decided["status"].value_counts().items()}
         results["peak_rss_in_process_mib"] = round(rss_mib())

@@ -6,8 +6,8 @@ import dagster as dg
 from pipelines.jobs import decisions_job, nightly_job
 from pipelines.resources import ShixiangSettings
 from shixiang import alerts
-from shixiang.decisions import latest_decision_id
 from shixiang.ingest import data_dir_fingerprint
+from shixiang.store import latest_decision_id
 
 
 @dg.sensor(

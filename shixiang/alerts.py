@@ -15,33 +15,9 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    insert,
-    select,
-)
+from sqlalchemy import Engine, insert, select
 
-_metadata = MetaData()
-run_alerts = Table(
-    "run_alerts",
-    _metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("run_id", Text, nullable=False),
-    Column("job_name", Text, nullable=False),
-    Column("failed_steps", Text),  # 、-joined step keys
-    Column("reason", Text, nullable=False),  # Chinese, for people
-    Column("link", Text),  # the run in the Dagster UI
-    Column("delivered", Boolean, nullable=False),
-    Column("delivery_error", Text),
-)
+from shixiang.tables import run_alerts
 
 
 @dataclass
@@ -103,7 +79,7 @@ def deliver(url: str, alert: Alert, *, timeout: float = 10.0) -> str | None:
 
 def record(engine: Engine, alert: Alert, delivery_error: str | None, delivered: bool) -> int:
     """Append the alert to ``run_alerts`` (created on first use); returns its id."""
-    _metadata.create_all(engine, checkfirst=True)
+    run_alerts.create(engine, checkfirst=True)
     with engine.begin() as conn:
         result = conn.execute(
             insert(run_alerts).values(
@@ -129,7 +105,7 @@ def notify(engine: Engine, alert: Alert, url: str | None) -> str | None:
 
 def recent(engine: Engine, limit: int = 20) -> list[dict]:
     """The newest alerts first."""
-    _metadata.create_all(engine, checkfirst=True)
+    run_alerts.create(engine, checkfirst=True)
     with engine.connect() as conn:
         rows = conn.execute(select(run_alerts).order_by(run_alerts.c.id.desc()).limit(limit))
         return [dict(r._mapping) for r in rows]

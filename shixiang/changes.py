@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from shixiang.tables import CHANGE_COLUMNS
+
 # Columns of the library a comparison reads (and the store reads back from the last publish).
 COMPARED_COLUMNS: list[str] = [
     "division_code",
@@ -27,20 +29,6 @@ _KEY = ["division_code", "agency", "name_key"]
 
 ADDED, REMOVED, STATUS, CODE = "added", "removed", "status_changed", "code_changed"
 CHANGE_LABELS = {ADDED: "新增", REMOVED: "删除", STATUS: "状态变化", CODE: "匹配事项变化"}
-
-CHANGE_COLUMNS: list[str] = [
-    "change",
-    "division_code",
-    "agency",
-    "level",
-    "item_name",
-    "name_key",
-    "status_before",
-    "status",
-    "business_code_before",
-    "business_code",
-    "catalogue_name",
-]
 
 
 def library_changes(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFrame:

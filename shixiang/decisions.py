@@ -1,4 +1,5 @@
-"""Steward decisions: recorded append-only, resolved latest-wins, applied on every run.
+"""Steward decisions: what they are, which is in force, and how they apply to rows. Pure:
+recording and reading them is ``shixiang.store`` (``record_decisions``, ``read_decisions``).
 
 A decision is keyed on what identifies the item, not on row numbers: the unit's division code
 plus the normalised name (``name_key``) for scope ``row``, or the normalised name alone for
@@ -14,12 +15,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, insert, select
 
 from shixiang.config import STATUS_CONFIRMED, STATUS_LOCAL, STATUS_REVIEW, STATUS_UNMATCHED
 
@@ -61,7 +61,7 @@ class Decision:
             raise DecisionError("适用范围为 row 的决定必须指明行政区划代码")
         if self.decision == CONFIRM:
             if not self.business_code:
-                raise DecisionError("确认决定必须填写目录中的业务办理项编码")
+                raise DecisionError("选择“确认”时必须填写目录编码（通用目录中的业务办理项编码）")
             if catalogue_codes is not None and self.business_code not in set(catalogue_codes):
                 raise DecisionError(f"编码“{self.business_code}”不在当前通用目录中")
 
@@ -75,44 +75,12 @@ def catalogue_fingerprint(catalogue: pd.DataFrame) -> str:
     return hashlib.sha256("\n".join(f"{c}\t{n}" for c, n in pairs).encode()).hexdigest()[:16]
 
 
-def record(engine: Engine, decisions: Iterable[Decision]) -> int:
-    """Append decisions in one transaction (all or none). Returns how many were written."""
-    from shixiang.store import ensure_schema, steward_decisions  # store imports library → here
-
-    rows = [asdict(d) for d in decisions]
-    if not rows:
-        return 0
-    for r in rows:
-        if r["scope"] == SCOPE_ALL:
-            r["division_code"] = None
-    ensure_schema(engine)
-    with engine.begin() as conn:
-        conn.execute(insert(steward_decisions), rows)
-    return len(rows)
-
-
-def latest_decision_id(engine: Engine) -> int:
-    """The id of the newest decision (0 when none): the decisions sensor's cursor."""
-    from sqlalchemy import func
-
-    from shixiang.store import ensure_schema, steward_decisions
-
-    ensure_schema(engine)
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.max(steward_decisions.c.id))).scalar() or 0)
-
-
-def history(
-    engine: Engine, *, division_code: str | None = None, name_key: str | None = None
+def history_for(
+    decisions: pd.DataFrame, *, division_code: str | None = None, name_key: str | None = None
 ) -> pd.DataFrame:
-    """Every decision, oldest first, optionally for one unit and/or one normalised name (the
-    unit filter also shows scope-all decisions on the unit's names)."""
-    from shixiang.store import ensure_schema, steward_decisions
-
-    ensure_schema(engine)
-    query = select(steward_decisions).order_by(steward_decisions.c.id)
-    with engine.connect() as conn:
-        frame = pd.read_sql(query, conn)
+    """The decisions (``store.read_decisions``) for one unit and/or one normalised name, oldest
+    first; the unit filter also keeps scope-all decisions, which reach the unit's names."""
+    frame = decisions
     if name_key is not None and len(frame):
         frame = frame.loc[current_keys(frame) == name_key]
     if division_code is not None:

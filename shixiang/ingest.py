@@ -32,15 +32,15 @@ import python_calamine
 
 from shixiang.config import (
     CATALOGUE_FOLDER,
+    DIVISION_CODE_PATTERN,
     HEADER_SCAN_ROWS,
     INPUT_SUFFIXES,
     LEVELS,
     USE_LEVEL_ALIASES,
 )
 from shixiang.schema import CATALOGUE_COLUMNS, ITEM_COLUMNS, Column, fold_header, header_map
+from shixiang.tables import REJECTED_FILE_COLUMNS, REJECTED_ROW_COLUMNS
 
-REJECTED_ROW_COLUMNS = ["source_file", "source_row", "reason", "raw"]
-REJECTED_FILE_COLUMNS = ["source_file", "reason"]
 _EXTRA = "extra::"  # prefix of columns outside the contract while a folder is being read
 
 
@@ -945,7 +945,7 @@ def division_levels(codes: pd.Series) -> pd.Series:
     220102001001 village.
     """
     s = codes.astype("str")
-    valid = s.str.fullmatch(r"\d{12}") & ~s.str.startswith("00")
+    valid = s.str.fullmatch(DIVISION_CODE_PATTERN) & ~s.str.startswith("00")
     level = np.select(
         [
             s.str[2:] == "0" * 10,
@@ -963,7 +963,7 @@ def division_code_problem(codes: pd.Series) -> pd.Series:
     """Reason text for each unusable division code; NaN where the code is fine."""
     out = pd.Series(np.nan, index=codes.index, dtype="str")
     s_all = codes.astype("str")
-    valid = (s_all.str.fullmatch(r"\d{12}") & ~s_all.str.startswith("00")).fillna(False)
+    valid = (s_all.str.fullmatch(DIVISION_CODE_PATTERN) & ~s_all.str.startswith("00")).fillna(False)
     if valid.all():
         return out
     codes = codes.loc[~valid]  # reasons are spelled out for the bad codes only

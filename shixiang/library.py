@@ -1,14 +1,12 @@
-"""Building the published tables from decided rows: unified_library, review_queue, reuse_stats.
-
-Column lists here are the output contract (see README "Output contract"); keep them in step.
-"""
+"""Building the published tables from decided rows (``matching.decide``): unified_library,
+review_queue, reuse_stats. Their columns are defined in :mod:`shixiang.tables`."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from shixiang import candidates, decisions, rules
+from shixiang import candidates, rules
 from shixiang.config import (
     LEVELS,
     STATUS_CONFIRMED,
@@ -17,90 +15,7 @@ from shixiang.config import (
     STATUS_REVIEW,
     STATUS_UNMATCHED,
 )
-from shixiang.matching import CatalogueIndex, decide_rows, element_evidence
-from shixiang.perf import gc_paused
-
-LIBRARY_COLUMNS = [
-    "row_id",
-    "source_file",
-    "source_row",
-    "division_code",
-    "level",
-    "agency",
-    "item_name",
-    "status",
-    "business_code",
-    "catalogue_name",
-    "match_method",
-    "score",
-    "margin",
-    "qc_issue_count",
-    "name_key",
-    "decision_id",
-    "claimed_code",
-    "item_type",
-    "item_type_submitted",
-    "legal_basis",
-    "legal_basis_submitted",
-    "handling_type",
-    "handling_type_submitted",
-    "legal_limit",
-    "legal_limit_submitted",
-    "overridden_elements",
-    "promised_limit",
-    "visits",
-    "candidates",
-    "explanation",
-    "extra",
-]
-
-REVIEW_COLUMNS = [
-    "row_id",
-    "source_file",
-    "source_row",
-    "division_code",
-    "level",
-    "agency",
-    "item_name",
-    "name_key",
-    "score",
-    "margin",
-    "units_with_same_name",
-    "candidate_1_code",
-    "candidate_1_name",
-    "candidate_1_score",
-    "candidate_2_code",
-    "candidate_2_name",
-    "candidate_2_score",
-    "candidate_3_code",
-    "candidate_3_name",
-    "candidate_3_score",
-    "candidates",
-    "explanation",
-]
-
-STATS_COLUMNS = [
-    "scope",
-    "level",
-    "division_code",
-    "agency",
-    "submitted",
-    "matched",
-    "review",
-    "unmatched",
-    "local",
-    "reuse_rate",
-]
-
-_CATALOGUE_JOIN = {
-    "item_type": "cat_item_type",
-    "use_levels": "cat_use_levels",
-    "use_level_keys": "cat_use_level_keys",
-    "base_code": "cat_base_code",
-    "legal_basis": "cat_legal_basis",
-    "handling_type": "cat_handling_type",
-    "legal_limit": "cat_legal_limit",
-}
+from shixiang.tables import LIBRARY_COLUMNS, REVIEW_COLUMNS, STATS_COLUMNS
 
 # Elements the catalogue defines and that the unified library takes from it for matched rows
 # (the unit's value is kept in <element>_submitted): column → Chinese element name.
@@ -110,30 +25,6 @@ UNIFIED_ELEMENTS = {
     "handling_type": "办件类型",
     "legal_limit": "法定办结时限",
 }
-
-
-def decide(
-    items: pd.DataFrame, catalogue: pd.DataFrame, steward_decisions: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Match every row, apply the stewards' decisions in force, and join the matched catalogue
-    item's elements (``cat_*`` columns)."""
-    index = CatalogueIndex.build(catalogue)
-    in_force = decisions.effective(steward_decisions) if steward_decisions is not None else None
-    aliases = decisions.aliases(in_force) if in_force is not None else None
-    with gc_paused():
-        decided = decide_rows(items, index, aliases)
-    if in_force is not None:
-        decided = decisions.apply(decided, in_force, index.attr["item_name"])
-    else:
-        decided = decided.assign(steward_reason=np.nan, decision_id=pd.NA)
-    cat = catalogue.set_index("business_code")[list(_CATALOGUE_JOIN)].rename(
-        columns=_CATALOGUE_JOIN
-    )
-    joined = cat.reindex(decided["business_code"].to_numpy())
-    joined.index = decided.index
-    out = pd.concat([decided, joined], axis=1)
-    out["explanation"] = out["explanation"] + element_evidence(out)
-    return out
 
 
 def unify_elements(decided: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,8 @@ cleaning by character class and peeling decorations), *tiers* (:data:`shixiang.t
 an ordered list of equivalences, each with its own accept rule), *candidate generation*
 (``rapidfuzz.process.cdist`` over the distinct names, for review and the explanation), and
 *decision* (:func:`decide_rows`: the name's evidence combined with the row's claimed code into
-a status, with the explanation a steward reads).
+a status, with the explanation a steward reads). :func:`decide` is the whole step: match every
+row, apply the stewards' decisions in force, join the matched catalogue item's elements.
 
 Automatic matches need an equivalence that a tier can name, with exactly one catalogue item on
 the other side. A fuzzy score alone never accepts; it decides between review and unmatched.
@@ -26,6 +27,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel
 
 from shixiang import candidates as cand_codec
+from shixiang import decisions
 from shixiang.config import (
     CLAIMED_CODE_PATTERN,
     STATUS_MATCHED,
@@ -36,6 +38,7 @@ from shixiang.config import (
 )
 from shixiang.ingest import level_allowed
 from shixiang.names import NameParts, parse_name, parse_text
+from shixiang.perf import gc_paused
 from shixiang.tiers import (
     AUXILIARY_KEYS,
     STRONG_METHODS,
@@ -680,4 +683,39 @@ def _element_evidence(rows: pd.DataFrame) -> pd.Series:
     allowed = level_allowed(rows["level"], keys)
     out = out + np.where(has_match & (keys != "") & allowed, "；本级在行使层级内", "")
     out = out + np.where(has_match & (keys != "") & ~allowed, "；本级不在行使层级内", "")
+    return out
+
+
+_CATALOGUE_JOIN = {
+    "item_type": "cat_item_type",
+    "use_levels": "cat_use_levels",
+    "use_level_keys": "cat_use_level_keys",
+    "base_code": "cat_base_code",
+    "legal_basis": "cat_legal_basis",
+    "handling_type": "cat_handling_type",
+    "legal_limit": "cat_legal_limit",
+}
+
+
+def decide(
+    items: pd.DataFrame, catalogue: pd.DataFrame, steward_decisions: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Match every row, apply the stewards' decisions in force, and join the matched catalogue
+    item's elements (``cat_*`` columns)."""
+    index = CatalogueIndex.build(catalogue)
+    in_force = decisions.effective(steward_decisions) if steward_decisions is not None else None
+    aliases = decisions.aliases(in_force) if in_force is not None else None
+    with gc_paused():
+        decided = decide_rows(items, index, aliases)
+    if in_force is not None:
+        decided = decisions.apply(decided, in_force, index.attr["item_name"])
+    else:
+        decided = decided.assign(steward_reason=np.nan, decision_id=pd.NA)
+    cat = catalogue.set_index("business_code")[list(_CATALOGUE_JOIN)].rename(
+        columns=_CATALOGUE_JOIN
+    )
+    joined = cat.reindex(decided["business_code"].to_numpy())
+    joined.index = decided.index
+    out = pd.concat([decided, joined], axis=1)
+    out["explanation"] = out["explanation"] + element_evidence(out)
     return out

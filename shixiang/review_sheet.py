@@ -177,6 +177,21 @@ def validate_sheet(
     Line numbers are the spreadsheet's (the header is line 1)."""
     result = ImportResult()
     unit = meta.get("unit")
+
+    def decision_for(line: dict, decision: str, scope: str, code: str | None) -> Decision:
+        return Decision(
+            steward=steward,
+            name_key=line.get("name_key"),
+            decision=decision,
+            scope=scope,
+            division_code=line.get("division_code"),
+            item_name=line.get("item_name"),
+            business_code=code if decision == CONFIRM else None,
+            reason=line.get("reason"),
+            source=source,
+            catalogue_fingerprint=meta.get("catalogue_fingerprint"),
+        )
+
     changed = meta.get("catalogue_fingerprint") != fingerprint
     if changed:
         result.warnings.append("导出核对表后通用目录已变化：确认的编码将逐行核对当前目录")
@@ -206,10 +221,8 @@ def validate_sheet(
             result.rejected.append(
                 (pos, "该事项已不在当前事项库中（单位可能已修改或删除），请重新导出核对表")
             )
-        elif decision == CONFIRM and not code:
-            result.rejected.append((pos, "选择“确认”时必须填写目录编码"))
-        elif decision == CONFIRM and code not in catalogue_names:
-            result.rejected.append((pos, f"编码“{code}”不在当前通用目录中"))
+        elif problem := _invalid(decision_for(line, decision, scope, code), catalogue_names):
+            result.rejected.append((pos, problem))
         elif (
             decision == CONFIRM
             and changed
@@ -222,21 +235,17 @@ def validate_sheet(
                 )
             )
         else:
-            result.decisions.append(
-                Decision(
-                    steward=steward,
-                    name_key=key,
-                    decision=decision,
-                    scope=scope,
-                    division_code=division,
-                    item_name=line.get("item_name"),
-                    business_code=code if decision == CONFIRM else None,
-                    reason=line.get("reason"),
-                    source=source,
-                    catalogue_fingerprint=meta.get("catalogue_fingerprint"),
-                )
-            )
+            result.decisions.append(decision_for(line, decision, scope, code))
     return result
+
+
+def _invalid(decision: Decision, catalogue_names: dict[str, str]) -> str | None:
+    """Why the decision cannot be recorded (``Decision.validate``'s reason), or None."""
+    try:
+        decision.validate(catalogue_names)
+    except DecisionError as exc:
+        return str(exc)
+    return None
 
 
 def _shown_name(line: dict, code: str) -> str | None:

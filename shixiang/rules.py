@@ -21,6 +21,7 @@ from shixiang.config import (
     VISIT_COUNTS,
 )
 from shixiang.ingest import level_allowed
+from shixiang.tables import QC_ISSUE_COLUMNS
 
 SEVERITY_ERROR = "error"
 SEVERITY_WARNING = "warning"
@@ -35,21 +36,6 @@ REQUIRED_ELEMENTS: dict[str, str] = {
     "legal_limit": "法定办结时限",
     "promised_limit": "承诺办结时限",
 }
-
-QC_ISSUE_COLUMNS = [
-    "source_file",
-    "source_row",
-    "division_code",
-    "agency",
-    "level",
-    "item_name",
-    "business_code",
-    "rule_id",
-    "element",
-    "severity",
-    "message",
-    "suggestion",
-]
 
 
 @dataclass(frozen=True)
@@ -336,7 +322,8 @@ def failures(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def rule_frame(rows: pd.DataFrame, issues: pd.DataFrame | None = None) -> pd.DataFrame:
     """``row_id`` and one column per rule id, True where the row passes: what the GX suite
-    ``expectations/matched_library.json`` validates (one in-set expectation per rule).
+    ``matched_library`` validates (built from :data:`RULES` by ``shixiang.expectation_suites``:
+    one in-set expectation per rule).
 
     With ``issues`` (the output of :func:`evaluate` on ``rows``) the frame is rebuilt from them
     instead of evaluating every rule again."""

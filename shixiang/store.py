@@ -1,4 +1,6 @@
-"""The library database: table definitions and the one-transaction publish.
+"""The library database: engines, the one-transaction publish, reading tables, decisions.
+
+The tables themselves (columns and types) are defined in :mod:`shixiang.tables`.
 
 SQLite (default, a file under ``var/``) and PostgreSQL are both supported through SQLAlchemy 2.
 ``publish`` replaces the contents of every output table inside one transaction: a reader sees
@@ -8,20 +10,15 @@ either the previous library or the new one, never a mix, and a failure leaves th
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
-    Column,
-    DateTime,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
     Table,
     Text,
     create_engine,
@@ -35,117 +32,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from shixiang.changes import CHANGE_COLUMNS
-from shixiang.ingest import REJECTED_FILE_COLUMNS, REJECTED_ROW_COLUMNS
-from shixiang.library import LIBRARY_COLUMNS, REVIEW_COLUMNS, STATS_COLUMNS
 from shixiang.perf import gc_paused
-from shixiang.rules import QC_ISSUE_COLUMNS
-
-CATALOGUE_TABLE_COLUMNS = [
-    "business_code",
-    "base_code",
-    "main_item_name",
-    "item_name",
-    "item_type",
-    "use_levels",
-    "legal_basis",
-    "department",
-    "handling_type",
-    "legal_limit",
-    "source_file",
-    "source_row",
-]
+from shixiang.tables import (
+    OUTPUT_INDEXES,
+    OUTPUT_TABLES,
+    READABLE_TABLES,
+    metadata,
+    publications,
+    steward_decisions,
+)
 
 DEFAULT_DATABASE_URL = "sqlite:///var/shixiang.db"
-
-metadata = MetaData()
-
-_INT = {
-    "source_row",
-    "qc_issue_count",
-    "units_with_same_name",
-    "submitted",
-    "matched",
-    "review",
-    "unmatched",
-    "local",
-}
-_FLOAT = {
-    "score",
-    "margin",
-    "reuse_rate",
-    "candidate_1_score",
-    "candidate_2_score",
-    "candidate_3_score",
-}
-
-
-def _columns(names: list[str]) -> list[Column]:
-    """Integer and float columns by name; every other column is ``Text``: no length limit, so
-    PostgreSQL accepts whatever SQLite accepts (a 设定依据 of thousands of characters, a long
-    item name). No output column is indexed, so nothing needs a bounded type."""
-    cols = []
-    for n in names:
-        if n in _INT:
-            cols.append(Column(n, Integer))
-        elif n in _FLOAT:
-            cols.append(Column(n, Float))
-        else:
-            cols.append(Column(n, Text))
-    return cols
-
-
-unified_library = Table("unified_library", metadata, *_columns(LIBRARY_COLUMNS))
-review_queue = Table("review_queue", metadata, *_columns(REVIEW_COLUMNS))
-qc_issues = Table("qc_issues", metadata, *_columns(QC_ISSUE_COLUMNS))
-reuse_stats = Table("reuse_stats", metadata, *_columns(STATS_COLUMNS))
-rejected_rows = Table("rejected_rows", metadata, *_columns(REJECTED_ROW_COLUMNS))
-rejected_files = Table("rejected_files", metadata, *_columns(REJECTED_FILE_COLUMNS))
-publications = Table(
-    "publications",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("published_at", DateTime(timezone=True), nullable=False),
-    Column("run_id", String(100)),
-    Column("data_dir", Text),
-    Column("summary", Text),
-)
-
-catalogue_items = Table("catalogue_items", metadata, *_columns(CATALOGUE_TABLE_COLUMNS))
-library_changes = Table("library_changes", metadata, *_columns(CHANGE_COLUMNS))
-
-# Steward decisions: append-only, never touched by publish. The latest decision per key wins;
-# undo is a new decision. See shixiang/decisions.py.
-steward_decisions = Table(
-    "steward_decisions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("decided_at", DateTime(timezone=True), nullable=False),
-    Column("steward", Text, nullable=False),
-    Column("scope", String(10), nullable=False),  # row | all
-    Column("division_code", String(12)),  # the unit (NULL for scope all)
-    Column("name_key", Text, nullable=False),  # the normalised name (as long as the name)
-    Column("item_name", Text),  # the name as the steward saw it
-    Column("decision", String(10), nullable=False),  # confirm | local | reject | undo
-    Column("business_code", Text),
-    Column("reason", Text),
-    Column("source", Text),  # cli | sheet:<file name>
-    Column("catalogue_fingerprint", String(64)),
-)
-
-OUTPUT_TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (
-        catalogue_items,
-        unified_library,
-        review_queue,
-        qc_issues,
-        reuse_stats,
-        rejected_rows,
-        rejected_files,
-        library_changes,
-    )
-}
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
@@ -187,9 +84,11 @@ def ensure_schema(engine: Engine) -> None:
     """Create missing tables; on PostgreSQL also widen text columns a previous version declared
     ``varchar(n)`` (see ``_widen_text_columns``)."""
     metadata.create_all(engine, checkfirst=True)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
             _widen_text_columns(conn)
+        for index in OUTPUT_INDEXES:  # a database published by an earlier version has none
+            index.create(conn, checkfirst=True)
 
 
 def _widen_text_columns(conn) -> None:
@@ -237,7 +136,7 @@ def _without_nul(values: np.ndarray) -> np.ndarray:
     )
 
 
-def _python_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+def _python_rows(frame: pd.DataFrame, table: Table, columns: list[str]) -> list[tuple]:
     """Rows of ``frame[columns]`` as tuples of builtin Python values, None for missing values.
 
     Converted column by column (one vectorised call each) and zipped. Text columns are
@@ -250,8 +149,9 @@ def _python_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
     with gc_paused():  # hundreds of thousands of new tuples and no cycles among them
         for col in columns:
             s = frame[col]
-            if col in _INT or col in _FLOAT:
-                s = pd.to_numeric(s, errors="coerce").astype("Int64" if col in _INT else "float64")
+            kind = table.c[col].type.python_type
+            if kind is int or kind is float:
+                s = pd.to_numeric(s, errors="coerce").astype("Int64" if kind is int else "float64")
                 values.append(s.to_numpy(dtype=object, na_value=None).tolist())
                 continue
             codes, uniques = pd.factorize(s)  # missing values get code -1: the None appended last
@@ -272,23 +172,35 @@ def _insert_frame(conn, table: Table, frame: pd.DataFrame, batch_size: int) -> N
         cur = conn.connection.driver_connection.cursor()
         with cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
             for start in range(0, len(frame), batch_size):
-                for row in _python_rows(frame.iloc[start : start + batch_size], columns):
+                for row in _python_rows(frame.iloc[start : start + batch_size], table, columns):
                     copy.write_row(row)
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join(mark for _ in columns)})'
     for start in range(0, len(frame), batch_size):
-        conn.exec_driver_sql(sql, _python_rows(frame.iloc[start : start + batch_size], columns))
+        conn.exec_driver_sql(
+            sql, _python_rows(frame.iloc[start : start + batch_size], table, columns)
+        )
+
+
+def _kind(sql_type) -> str:
+    """int, float or str: what a column holds, whatever the backend calls its type."""
+    try:
+        kind = sql_type.python_type
+    except NotImplementedError:
+        return "str"
+    return kind.__name__ if kind in (int, float) else "str"
 
 
 def _sync_output_schema(conn) -> None:
     """Output tables are rebuilt by every publish, so one whose columns differ from this
-    version's contract (an older shixiang wrote it) is dropped and re-created, inside the
-    publish transaction. Steward decisions are never touched."""
+    version's contract (an older shixiang wrote it: other names, or a column of another kind,
+    such as ``decision_id`` held as text) is dropped and re-created, inside the publish
+    transaction. Steward decisions are never touched."""
     inspector = inspect(conn)
     for table in OUTPUT_TABLES.values():
-        existing = {c["name"] for c in inspector.get_columns(table.name)}
-        if existing != {c.name for c in table.columns}:
+        existing = {c["name"]: _kind(c["type"]) for c in inspector.get_columns(table.name)}
+        if existing != {c.name: _kind(c.type) for c in table.columns}:
             table.drop(conn, checkfirst=True)
             table.create(conn)
 
@@ -309,12 +221,16 @@ def publish(
     ensure_schema(engine)
     with engine.begin() as conn:
         _sync_output_schema(conn)
+        for index in OUTPUT_INDEXES:  # rebuilt once below instead of row by row
+            index.drop(conn, checkfirst=True)
         for name, table in OUTPUT_TABLES.items():
             conn.execute(table.delete())
             frame = tables.get(name)
             if frame is None or frame.empty:
                 continue
             _insert_frame(conn, table, frame, batch_size)
+        for index in OUTPUT_INDEXES:
+            index.create(conn)
         conn.execute(
             insert(publications),
             {
@@ -327,10 +243,9 @@ def publish(
 
 
 def read_table(engine: Engine, name: str) -> pd.DataFrame:
-    tables = {**OUTPUT_TABLES, "publications": publications, "steward_decisions": steward_decisions}
-    if name not in tables:
-        raise ValueError(f"unknown table {name!r}; tables: {', '.join(tables)}")
-    table = tables[name]
+    if name not in READABLE_TABLES:
+        raise ValueError(f"unknown table {name!r}; tables: {', '.join(READABLE_TABLES)}")
+    table = READABLE_TABLES[name]
     with engine.connect() as conn:
         return pd.read_sql(select(table), conn)
 
@@ -351,6 +266,38 @@ def read_columns(engine: Engine, name: str, columns: list[str]) -> pd.DataFrame 
 def count_rows(engine: Engine, name: str) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(OUTPUT_TABLES[name])).scalar_one())
+
+
+# --- steward decisions (the logic is in shixiang/decisions.py) ---------------------------------
+
+
+def record_decisions(engine: Engine, decisions: Iterable) -> int:
+    """Append decisions (:class:`shixiang.decisions.Decision`) in one transaction, all or none;
+    returns how many were written. A scope-``all`` decision is stored without a unit."""
+    rows = [asdict(d) for d in decisions]
+    if not rows:
+        return 0
+    for r in rows:
+        if r["scope"] == "all":
+            r["division_code"] = None
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(steward_decisions), rows)
+    return len(rows)
+
+
+def latest_decision_id(engine: Engine) -> int:
+    """The id of the newest decision (0 when none): the decisions sensor's cursor."""
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.max(steward_decisions.c.id))).scalar() or 0)
+
+
+def read_decisions(engine: Engine) -> pd.DataFrame:
+    """Every recorded decision, oldest first."""
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        return pd.read_sql(select(steward_decisions).order_by(steward_decisions.c.id), conn)
 
 
 def safe_url(url: str) -> str:

@@ -126,7 +126,7 @@ def test_decisions_of_other_units_or_names_do_not_apply() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"decision": "confirm"}, "必须填写目录中的业务办理项编码"),
+        ({"decision": "confirm"}, "必须填写目录编码"),
         ({"decision": "confirm", "business_code": "X-1"}, "不在当前通用目录中"),
         ({"decision": "maybe"}, "未知的决定"),
         ({"decision": "local", "division_code": None}, "必须指明行政区划代码"),

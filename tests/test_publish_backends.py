@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, event, text
 
 from shixiang import decisions as dec
-from shixiang import store
-from tests.conftest import PG_ADMIN_URL
+from shixiang import store, tables
+from tests.helpers import PG_ADMIN_URL
 
 LONG_BASIS = ("《中华人民共和国行政许可法》第十二条、第十四条；" * 200)[:5000]
 LONG_NAME = "关于" + "建设工程规划许可证核发（含临时建设、变更、延续）" * 40
@@ -41,7 +41,7 @@ NASTY = [
 def _value(table: str, column: str, i: int):
     """A cell of ``table.column`` on row ``i``: numbers for numeric columns, the nasty texts
     in turn (shifted per column, so every column meets every value) for text columns."""
-    sql_type = store.OUTPUT_TABLES[table].c[column].type.python_type
+    sql_type = tables.OUTPUT_TABLES[table].c[column].type.python_type
     if sql_type is int:
         return None if i % 7 == 3 else i * 3
     if sql_type is float:
@@ -56,7 +56,7 @@ def nasty_tables(n: int = 36) -> dict[str, pd.DataFrame]:
         name: pd.DataFrame(
             {c.name: [_value(name, c.name, i) for i in range(n)] for c in table.columns}
         )
-        for name, table in store.OUTPUT_TABLES.items()
+        for name, table in tables.OUTPUT_TABLES.items()
     }
 
 
@@ -69,7 +69,7 @@ def ordered(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_all(engine) -> dict[str, pd.DataFrame]:
-    return {name: ordered(store.read_table(engine, name)) for name in store.OUTPUT_TABLES}
+    return {name: ordered(store.read_table(engine, name)) for name in tables.OUTPUT_TABLES}
 
 
 def without_nul(frame: pd.DataFrame) -> pd.DataFrame:
@@ -92,13 +92,13 @@ def pg_engine(pg_url: str):
 
 @pytest.mark.postgres
 def test_both_backends_publish_the_same_library(sqlite_engine, pg_engine) -> None:
-    tables = nasty_tables()
+    frames = nasty_tables()
     for engine in (sqlite_engine, pg_engine):
-        store.publish(engine, tables, run_id="nasty", summary={"note": "含\x00与😀"})
+        store.publish(engine, frames, run_id="nasty", summary={"note": "含\x00与😀"})
     lite, pg = read_all(sqlite_engine), read_all(pg_engine)
-    for name in store.OUTPUT_TABLES:
-        expected = ordered(without_nul(tables[name]))
-        assert len(lite[name]) == len(tables[name]), name
+    for name in tables.OUTPUT_TABLES:
+        expected = ordered(without_nul(frames[name]))
+        assert len(lite[name]) == len(frames[name]), name
         pd.testing.assert_frame_equal(lite[name], pg[name], check_dtype=False, obj=name)
         # nothing but the NULs changed: the long basis, emoji, full-width and control characters
         pd.testing.assert_frame_equal(
@@ -155,18 +155,20 @@ def test_every_text_column_is_unbounded() -> None:
     """No output column has a length limit: PostgreSQL must accept what SQLite accepts."""
     from sqlalchemy import String, Text
 
-    for table in store.OUTPUT_TABLES.values():
+    for table in tables.OUTPUT_TABLES.values():
         for column in table.columns:
             if isinstance(column.type, String):
                 assert isinstance(column.type, Text), f"{table.name}.{column.name}"
     for name in ("name_key", "item_name", "steward", "source", "business_code"):
-        assert isinstance(store.steward_decisions.c[name].type, Text), name
+        assert isinstance(tables.steward_decisions.c[name].type, Text), name
 
 
 # --- a database created by the previous version (varchar(500) columns) ---------------------
 
 OLD_VARCHAR = {
-    "unified_library": [c.name for c in store.unified_library.columns if c.type.python_type is str],
+    "unified_library": [
+        c.name for c in tables.unified_library.columns if c.type.python_type is str
+    ],
     "steward_decisions": ["steward", "name_key", "item_name", "business_code", "source"],
 }
 OLD_LENGTHS = {"steward": 200, "business_code": 100, "source": 50}
@@ -182,7 +184,7 @@ def old_pg_url(pg_url: str) -> Iterator[str]:
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     engine = create_engine(url)
     try:
-        store.metadata.create_all(engine)
+        tables.metadata.create_all(engine)
         with engine.begin() as conn:
             for table, columns in OLD_VARCHAR.items():
                 for column in columns:
@@ -218,7 +220,7 @@ def test_an_old_database_is_widened_and_keeps_its_decisions(old_pg_url: str) -> 
     # a decision recorded by the previous version survives the migration
     with engine.begin() as conn:
         conn.execute(
-            store.steward_decisions.insert(),
+            tables.steward_decisions.insert(),
             {
                 "decided_at": pd.Timestamp.now(tz="UTC").to_pydatetime(),
                 "steward": "张三",
@@ -242,10 +244,10 @@ def test_an_old_database_is_widened_and_keeps_its_decisions(old_pg_url: str) -> 
             assert types[column] == "text", f"{table}.{column}"
     # the short coded columns keep their types
     assert _column_types(engine, "steward_decisions")["scope"] == "character varying"
-    hist = dec.history(engine)
+    hist = store.read_decisions(engine)
     assert hist["name_key"].tolist() == ["老年人助餐服务登记"]
     # a long name can now be decided on
-    dec.record(
+    store.record_decisions(
         engine,
         [
             dec.Decision(
@@ -257,7 +259,7 @@ def test_an_old_database_is_widened_and_keeps_its_decisions(old_pg_url: str) -> 
             )
         ],
     )
-    assert len(dec.history(engine)) == 2
+    assert len(store.read_decisions(engine)) == 2
 
     # idempotent: once migrated, ensure_schema alters nothing
     statements: list[str] = []

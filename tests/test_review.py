@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines import cli
+from commands import main as cli
 from pipelines.resources import ShixiangSettings
 from pipelines.sensors import steward_decisions_recorded
 from shixiang import decisions as dec
@@ -81,7 +81,7 @@ def test_scripted_steward_session(mini_dir: Path, tmp_path: Path, capsys) -> Non
     assert after.loc["食品经营许可（补办）", "status"] == "confirmed"
     assert after.loc["食品经营许可（补办）", "match_method"] == "steward"
     assert after.loc["老年人助餐服务登记", "status"] == "local"
-    hist = dec.history(store.make_engine(url))
+    hist = store.read_decisions(store.make_engine(url))
     assert hist["steward"].tolist() == ["张三", "张三"]
 
     # Re-running changes nothing.
@@ -126,7 +126,7 @@ def test_import_reports_every_invalid_line_and_records_the_valid_ones(
     )
     err = capsys.readouterr().err
     assert "必须填写目录编码" in err and "不在当前通用目录中" in err
-    assert dec.history(store.make_engine(url)).empty
+    assert store.read_decisions(store.make_engine(url)).empty
 
 
 @pytest.mark.slow
@@ -192,7 +192,7 @@ def test_decisions_sensor_requests_a_run_for_new_decisions_only(tmp_path: Path) 
             instance=instance, cursor=None, resources={"settings": settings}
         )
         assert isinstance(steward_decisions_recorded(ctx), dg.SkipReason)
-        dec.record(
+        store.record_decisions(
             store.make_engine(url),
             [dec.Decision(steward="张三", name_key="甲", decision="local", division_code=COUNTY)],
         )
@@ -220,7 +220,7 @@ def test_concurrent_stewards_and_a_publish_lose_nothing_on_postgres(pg_url: str)
     def steward(name: str) -> None:
         try:
             for i in range(n):
-                dec.record(
+                store.record_decisions(
                     engine,
                     [
                         dec.Decision(
@@ -249,7 +249,7 @@ def test_concurrent_stewards_and_a_publish_lose_nothing_on_postgres(pg_url: str)
     for t in threads:
         t.join()
     assert errors == []
-    hist = dec.history(engine)
+    hist = store.read_decisions(engine)
     assert len(hist) == 2 * n
     assert hist.groupby("steward").size().to_dict() == {"张三": n, "李四": n}
     assert store.count_rows(engine, "unified_library") == 2000
@@ -285,7 +285,7 @@ def test_names_starting_like_formulas_round_trip(mini_dir: Path, tmp_path: Path,
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "已导入 4 条决定" in out and "未导入 0 行" in out
-    hist = dec.history(store.make_engine(url))
+    hist = store.read_decisions(store.make_engine(url))
     assert sorted(hist["item_name"]) == sorted(FORMULA_NAMES)  # without the export's '
     assert set(hist["steward"]) == {"张三"}  # trimmed
     run(mini_dir, url)
@@ -341,7 +341,7 @@ def test_import_undoes_the_prefix_on_keys_and_candidates(tmp_path: Path, capsys)
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "已导入 2 条决定" in out and "已变化" not in err and "不在当前事项库" not in err
-    hist = dec.history(engine).set_index("name_key")
+    hist = store.read_decisions(engine).set_index("name_key")
     assert hist.loc["=居民身份证办理", "business_code"] == "C1"
     assert hist.loc["@户口迁移", "item_name"] == "@户口迁移"
 
@@ -374,7 +374,7 @@ def test_import_refuses_a_blank_steward(tmp_path: Path, capsys, steward: str) ->
     assert code == 2
     err = capsys.readouterr().err
     assert "--steward 不能为空" in err and "Traceback" not in err
-    assert dec.history(engine).empty
+    assert store.read_decisions(engine).empty
     row = ["review", "decide", "county/a.csv:1", "--decision", "local", "--database-url", url]
     assert cli.main([*row, "--steward", steward]) == 2
-    assert dec.history(engine).empty
+    assert store.read_decisions(engine).empty

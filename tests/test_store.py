@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from shixiang import store
+from shixiang import store, tables
 
 
 def library(n: int, status: str = "matched") -> pd.DataFrame:
@@ -34,7 +34,7 @@ def engine(request, tmp_path: Path):
         eng = store.make_engine(request.getfixturevalue("pg_url"))
         store.ensure_schema(eng)
         with eng.begin() as conn:
-            for table in store.OUTPUT_TABLES.values():
+            for table in tables.OUTPUT_TABLES.values():
                 conn.execute(table.delete())
     yield eng
     eng.dispose()
@@ -77,8 +77,8 @@ def test_a_reader_never_sees_half_a_library_on_postgres(pg_url: str) -> None:
     store.publish(engine, {"unified_library": library(100)})
     writer = engine.connect()
     trans = writer.begin()
-    writer.execute(store.unified_library.delete())
-    writer.execute(store.unified_library.insert(), [{"row_id": "x", "status": "review"}])
+    writer.execute(tables.unified_library.delete())
+    writer.execute(tables.unified_library.insert(), [{"row_id": "x", "status": "review"}])
     with engine.connect() as reader:  # while the writer's transaction is open
         assert reader.execute(text("select count(*) from unified_library")).scalar_one() == 100
     trans.rollback()
