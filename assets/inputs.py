@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.metadata import check_result, counts, docs_dir_for, preview
 from pipelines.resources import ShixiangSettings
-from shixiang import expectations, ingest, rules
+from shixiang import data_docs, expectations, ingest, rules
 from shixiang.config import LEVEL_LABELS, LEVELS
 
 INPUTS = "inputs"
@@ -47,7 +47,7 @@ def catalogue(context: dg.AssetExecutionContext, settings: ShixiangSettings) -> 
 def catalogue_suite(
     context: dg.AssetCheckExecutionContext, settings: ShixiangSettings, catalogue: ingest.Loaded
 ) -> dg.AssetCheckResult:
-    expectations.prune_docs(settings.docs_dir, keep=settings.docs_keep_runs)
+    data_docs.prune_docs(settings.docs_dir, keep=settings.docs_keep_runs)
     result = expectations.validate(
         rules.catalogue_check_frame(catalogue.rows),
         "catalogue",

@@ -16,7 +16,7 @@ path of its vendored file, the ``integrity``/``crossorigin`` attributes go (a br
 CORS loads of ``file://`` URLs), and so does the link to greatexpectations.io. Any external
 resource left afterwards is logged as a warning (``tests/test_docs_offline.py`` fails on it).
 
-Imports nothing from GX: ``shixiang.expectations`` imports it only when docs are built.
+Imports nothing from GX (:mod:`shixiang.data_docs` imports GX only when a site is built).
 """
 
 from __future__ import annotations

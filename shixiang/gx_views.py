@@ -3,11 +3,11 @@
 GX builds a new Jinja environment for every page it renders, so every page recompiled the
 same ~50 templates (0.2–0.3 s a page; a run renders 8 validation pages and the index each
 time). These subclasses give every environment one shared in-memory bytecode cache, through
-the documented ``view`` option of the site builder (see ``expectations._docs_context``). The
+the documented ``view`` option of the site builder (see ``data_docs._docs_context``). The
 pages are the stock views' pages (only the ids and timestamps GX writes into every page
 differ); a site's docs took about half the time. Imported only by GX when docs are built.
 
-The offline views (the ones ``expectations._docs_context`` configures) also point every
+The offline views (the ones ``data_docs._docs_context`` configures) also point every
 script, style, font and image at the vendored copies of ``shixiang/docs_static`` (see
 :mod:`shixiang.docs_assets`), drop GX's newsletter footer and the tracking query GX adds to
 its logo URL; :class:`OfflineSiteBuilder` no longer copies GX's own 4 MB static folder into

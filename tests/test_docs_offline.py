@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from shixiang import docs_assets
+from shixiang import data_docs, docs_assets
 from shixiang import expectations as ex
 from tests.test_expectations import _str, catalogue_frame, implementation_frame, library_frame
 
@@ -167,7 +167,7 @@ def test_prune_keeps_the_static_versions_in_use(tmp_path) -> None:
         run.mkdir()
         (run / "index.html").write_text(f'<link href="../_static/{version}/a.css">')
         os.utime(run, (1_000 + i, 1_000 + i))
-    deleted = ex.prune_docs(tmp_path, keep=2)
+    deleted = data_docs.prune_docs(tmp_path, keep=2)
     assert sorted(p.name for p in deleted) == ["run-0", "stale"]
     assert sorted(p.name for p in shared.iterdir()) == sorted(
         [current, "oldbutused", ".tmp-copying"]

@@ -1,4 +1,6 @@
-"""The GX suites of expectations/*.json and the runner shixiang.expectations.
+"""The GX suites (shixiang.expectation_suites: expectations/*.json with config references, and
+matched_library built from the rules), the runner shixiang.expectations, the Data Docs of
+shixiang.data_docs, and the wheel that ships the suites.
 
 ``import great_expectations`` dominates the run time, so the context is built once (the runner
 caches it) and the clean frames are validated once per suite in module-scoped fixtures.
@@ -7,6 +9,7 @@ caches it) and the clean frames are validated once per suite in module-scoped fi
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -17,10 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shixiang import config
+from shixiang import config, data_docs, docs_assets, rules
+from shixiang import expectation_suites as suites
 from shixiang import expectations as ex
 
-SUITES = ("catalogue", "implementation_lists", "unified_library")
+SUITES = ("catalogue", "implementation_lists", "unified_library")  # the JSON files
+ROOT = Path(__file__).parents[1]
 
 
 def _str(values: list) -> pd.Series:
@@ -120,28 +125,47 @@ def clean_results() -> dict[str, ex.SuiteResult]:
     return {name: ex.validate(FRAMES[name](), name) for name in SUITES}
 
 
-# --- Suite files ----------------------------------------------------------------------------
+# --- Suites ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", SUITES)
-def test_suite_files_are_complete(name: str) -> None:
-    raw = ex.load_suite(name)
+def test_suite_names_are_the_files_and_the_built_suites() -> None:
+    assert suites.suite_names() == (*SUITES, "matched_library")
+    assert not (ROOT / "expectations" / "matched_library.json").exists()
+
+
+@pytest.mark.parametrize("name", suites.suite_names())
+def test_suites_are_complete(name: str) -> None:
+    raw = suites.load_suite(name)
     assert raw["name"] == name
     assert raw["notes"] and raw["meta"]["great_expectations_version"]
     rule_ids = [e["meta"]["rule_id"] for e in raw["expectations"]]
     assert len(rule_ids) == len(set(rule_ids)), "rule ids must be unique within a suite"
     for e in raw["expectations"]:
         assert e["type"].startswith("expect_")
-        assert e["severity"] in ex.SEVERITIES
+        assert e["severity"] in suites.SEVERITIES
         assert e["meta"]["element"] and e["meta"]["message"]
         assert e["type"] != "expect_column_values_to_be_in_type_list"  # broken on pandas 3
+    assert suites.config_refs(raw) == [], "every $config reference is resolved"
 
 
-def test_suite_value_sets_follow_config() -> None:
+def test_severities_are_gx_failure_severities_and_cover_the_rules() -> None:
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    assert tuple(s.value for s in FailureSeverity) == suites.SEVERITIES
+    assert ex.SEVERITIES == suites.SEVERITIES
+    assert set(suites.RULE_TO_GX_SEVERITY) == {r.severity for r in rules.RULES.values()}
+    assert set(suites.RULE_TO_GX_SEVERITY.values()) <= set(suites.SEVERITIES)
+
+
+def _kwargs(name: str) -> dict[str, dict]:
+    return {e["meta"]["rule_id"]: e["kwargs"] for e in suites.load_suite(name)["expectations"]}
+
+
+def test_suite_value_sets_and_patterns_follow_config() -> None:
     sets = {
         (name, e["kwargs"]["column"]): e["kwargs"]["value_set"]
         for name in SUITES
-        for e in ex.load_suite(name)["expectations"]
+        for e in suites.load_suite(name)["expectations"]
         if e["type"] == "expect_column_values_to_be_in_set"
     }
     assert sets[("catalogue", "item_type")] == list(config.ITEM_TYPES)
@@ -150,17 +174,155 @@ def test_suite_value_sets_follow_config() -> None:
     assert sets[("implementation_lists", "handling_type")] == list(config.HANDLING_TYPES)
     assert sets[("implementation_lists", "visits")] == list(config.VISIT_COUNTS)
     assert sets[("unified_library", "status")] == list(config.STATUSES)
+    cat, lists = _kwargs("catalogue"), _kwargs("implementation_lists")
+    # The catalogue keeps its codes' case (ingest does not upper-case them; the matcher and the
+    # rules compare them upper-cased), so its code shapes allow either case. Units' claimed
+    # codes are upper-cased on ingest: the pattern applies as config writes it.
+    assert cat["CAT-003"]["regex"] == f"^(?i:{config.BUSINESS_CODE_PATTERN})$"
+    assert cat["CAT-005"]["regex"] == f"^(?i:{config.BASE_CODE_PATTERN})$"
+    assert lists["IN-013"]["regex"] == f"^(?:{config.CLAIMED_CODE_PATTERN})$"
+    keys = ("national", *config.LEVELS)
+    assert suites.resolve_config_refs({"$config": "USE_LEVEL_ALIASES"}) == list(keys)
+    for text, ok in (("county", True), ("province,city,township", True), ("", False)):
+        assert bool(re.search(cat["CAT-011"]["regex"], text)) is ok, text
+    for text in ("county,", ",county", "county, city", "县级", "countyx"):
+        assert not re.search(cat["CAT-011"]["regex"], text), text
+    condition = _kwargs("unified_library")["LIB-006"]["row_condition"]
+    assert condition["parameter"] == [config.STATUS_MATCHED, config.STATUS_CONFIRMED]
+    meta = {e["meta"]["rule_id"]: e["meta"] for e in suites.load_suite("catalogue")["expectations"]}
+    assert meta["CAT-008"]["config"] == {"value_set": "shixiang.config.ITEM_TYPES"}
+    assert "config" not in meta["CAT-001"]
+
+
+def test_changing_a_config_constant_changes_the_suite(monkeypatch) -> None:
+    monkeypatch.setattr(config, "ITEM_TYPES", (*config.ITEM_TYPES, "行政检查"))
+    monkeypatch.setattr(config, "CLAIMED_CODE_PATTERN", r"[0-9A-Z]{4,12}")
+    monkeypatch.setattr(config, "STATUS_CONFIRMED", "accepted")
+    assert _kwargs("catalogue")["CAT-008"]["value_set"][-1] == "行政检查"
+    assert _kwargs("implementation_lists")["IN-013"]["regex"] == "^(?:[0-9A-Z]{4,12})$"
+    condition = _kwargs("unified_library")["LIB-006"]["row_condition"]
+    assert condition["parameter"] == [config.STATUS_MATCHED, "accepted"]
+    # and the validation follows: 行政检查 is a type now, a hyphenated code is not a code
+    df = implementation_frame()
+    df.loc[0, "item_type"] = "行政检查"
+    assert failed_rules(ex.validate(df, "implementation_lists")) == {
+        "IN-013": ["county/清单.csv:5"]  # XK-000185-001
+    }
+
+
+def _literals(node):
+    """Every string or list of the JSON that is not a $config reference."""
+    if isinstance(node, dict):
+        if suites.CONFIG_REF in node:
+            return
+        for value in node.values():
+            yield from _literals(value)
+    elif isinstance(node, list):
+        yield node
+        for value in node:
+            yield from _literals(value)
+    elif isinstance(node, str):
+        yield node
+
+
+def _config_values() -> set[str]:
+    """The string values of shixiang.config's constants (members of tuples, a mapping's
+    values, patterns)."""
+    out: set[str] = set()
+    for name in dir(config):
+        value = getattr(config, name)
+        if not name.isupper():
+            continue
+        if isinstance(value, dict):
+            value = tuple(value.values())
+        if isinstance(value, str):
+            value = (value,)
+        if isinstance(value, tuple):
+            out.update(v for v in value if isinstance(v, str))
+    return out
+
+
+# The one pattern of the files that config has no constant for (IN-004: 12 digits).
+LITERAL_PATTERNS = {"^[0-9]{12}$"}
+
+
+@pytest.mark.parametrize("name", SUITES)
+def test_no_suite_file_restates_a_config_value(name: str) -> None:
+    raw = json.loads((suites.SUITES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    known = _config_values()
+    for e in raw["expectations"]:
+        kwargs = e["kwargs"]
+        refs = suites.config_refs(kwargs)
+        if "value_set" in kwargs:  # a reference, or the True of a derived pass column
+            value_set = kwargs["value_set"]
+            assert suites.config_refs(value_set) or value_set == [True], e["meta"]["rule_id"]
+        if "regex" in kwargs:
+            assert suites.config_refs(kwargs["regex"]) or kwargs["regex"] in LITERAL_PATTERNS
+        if "row_condition" in kwargs:
+            assert suites.config_refs(kwargs["row_condition"]["parameter"])
+        assert all(hasattr(config, ref) for ref in refs)
+        for literal in _literals(kwargs):
+            if isinstance(literal, str):
+                assert literal not in known, (e["meta"]["rule_id"], literal)
+            else:
+                assert not set(map(str, literal)) & known, (e["meta"]["rule_id"], literal)
+
+
+def test_config_reference_errors_name_the_constant_and_the_suite(tmp_path, monkeypatch) -> None:
+    with pytest.raises(ValueError, match="NO_SUCH_SET"):
+        suites.resolve_config_refs({"$config": "NO_SUCH_SET"})
+    with pytest.raises(ValueError, match="regexp"):
+        suites.resolve_config_refs({"$config": "ITEM_TYPES", "as": "regexp"})
+    with pytest.raises(ValueError, match="not a pattern"):
+        suites.resolve_config_refs({"$config": "ITEM_TYPES", "as": "fullmatch"})
+    with pytest.raises(ValueError, match="only"):
+        suites.resolve_config_refs({"$config": "ITEM_TYPES", "sorted": True})
+    bad = {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "x", "value_set": {"$config": "ITEM_TYPE"}},
+        "meta": {"rule_id": "X-1", "element": "x", "message": "x"},
+    }
+    (tmp_path / "bad.json").write_text(json.dumps({"name": "bad", "expectations": [bad]}))
+    monkeypatch.setattr(suites, "SUITES_DIR", tmp_path)
+    with pytest.raises(ValueError, match=r"'bad'.*ITEM_TYPE"):
+        suites.load_suite("bad")
+
+
+def test_matched_library_is_built_from_the_rules(monkeypatch) -> None:
+    suite = suites.load_suite("matched_library")
+    assert [e["kwargs"]["column"] for e in suite["expectations"]] == list(rules.RULES)
+    frame = pd.DataFrame({"row_id": _str(["a", "b", "c"]), **{r: [True] * 3 for r in rules.RULES}})
+    frame.loc[1, "QC-004"] = False  # an error
+    frame.loc[2, "QC-005"] = False  # a warning
+    result = ex.validate(frame, "matched_library")
+    assert failed_rules(result) == {"QC-004": ["b"], "QC-005": ["c"]}
+    by_rule = {o.rule_id: o for o in result.failed}
+    assert by_rule["QC-004"].severity == "critical" and by_rule["QC-005"].severity == "warning"
+    assert by_rule["QC-004"].message == rules.RULES["QC-004"].title
+    assert by_rule["QC-004"].element == rules.RULES["QC-004"].element
+    assert result.blocking_failed
+    # a new rule is a new expectation, with no file to edit
+    new = rules.Rule("QC-099", "事项名称", rules.SEVERITY_WARNING, "新规则", "整改")
+    monkeypatch.setitem(rules.TITLES, "QC-099", "新规则")
+    monkeypatch.setitem(rules.RULES, "QC-099", new)
+    (last,) = suites.load_suite("matched_library")["expectations"][-1:]
+    assert last["kwargs"]["column"] == "QC-099" and last["severity"] == "warning"
 
 
 def test_rule_id_prefixes_and_blocking() -> None:
-    prefixes = {"catalogue": "CAT-", "implementation_lists": "IN-", "unified_library": "LIB-"}
+    prefixes = {
+        "catalogue": "CAT-",
+        "implementation_lists": "IN-",
+        "unified_library": "LIB-",
+        "matched_library": ("QC-", "ST-"),
+    }
     for name, prefix in prefixes.items():
         assert all(
-            e["meta"]["rule_id"].startswith(prefix) for e in ex.load_suite(name)["expectations"]
+            e["meta"]["rule_id"].startswith(prefix) for e in suites.load_suite(name)["expectations"]
         )
-        assert ex.suite_is_blocking(name)
+        assert suites.suite_is_blocking(name)
     severities = {
-        e["meta"]["rule_id"]: e["severity"] for e in ex.load_suite("catalogue")["expectations"]
+        e["meta"]["rule_id"]: e["severity"] for e in suites.load_suite("catalogue")["expectations"]
     }
     # Everything that makes a catalogue unusable blocks; CAT-012 (child code under its parent's
     # 基本编码) is a warning.
@@ -169,7 +331,7 @@ def test_rule_id_prefixes_and_blocking() -> None:
 
 def test_missing_suite_names_the_path() -> None:
     with pytest.raises(FileNotFoundError, match=r"no_such_suite\.json"):
-        ex.load_suite("no_such_suite")
+        suites.load_suite("no_such_suite")
 
 
 def test_suite_is_blocking_false_without_critical(tmp_path, monkeypatch) -> None:
@@ -181,8 +343,8 @@ def test_suite_is_blocking_false_without_critical(tmp_path, monkeypatch) -> None
     }
     suite = {"name": "soft", "expectations": [soft]}
     (tmp_path / "soft.json").write_text(json.dumps(suite), encoding="utf-8")
-    monkeypatch.setattr(ex, "SUITES_DIR", tmp_path)
-    assert not ex.suite_is_blocking("soft")
+    monkeypatch.setattr(suites, "SUITES_DIR", tmp_path)
+    assert not suites.suite_is_blocking("soft")
     result = ex.validate(pd.DataFrame({"row_id": _str([])}), "soft")  # table-level expectation
     (outcome,) = result.outcomes
     assert not outcome.success and outcome.column is None and outcome.severity == "warning"
@@ -197,10 +359,10 @@ def test_clean_frame_passes(name: str, clean_results: dict[str, ex.SuiteResult])
     result = clean_results[name]
     assert result.success, result.to_metadata()
     assert not result.blocking_failed
-    assert result.evaluated == len(ex.load_suite(name)["expectations"])
+    assert result.evaluated == len(suites.load_suite(name)["expectations"])
     # outcomes in suite order
     assert [o.rule_id for o in result.outcomes] == [
-        e["meta"]["rule_id"] for e in ex.load_suite(name)["expectations"]
+        e["meta"]["rule_id"] for e in suites.load_suite(name)["expectations"]
     ]
     meta = result.to_metadata()
     assert meta["failed"] == 0 and meta["failures"] == []
@@ -345,10 +507,10 @@ def test_every_rule_is_exercised(suite: str) -> None:
     broken = {r for key, v in BROKEN.items() if v[0] == suite for r, _ in v[2]}
     unique_rules = {  # covered by the duplicate tests below
         e["meta"]["rule_id"]
-        for e in ex.load_suite(suite)["expectations"]
+        for e in suites.load_suite(suite)["expectations"]
         if e["type"] == "expect_column_values_to_be_unique"
     }
-    all_rules = {e["meta"]["rule_id"] for e in ex.load_suite(suite)["expectations"]}
+    all_rules = {e["meta"]["rule_id"] for e in suites.load_suite(suite)["expectations"]}
     assert broken | unique_rules == all_rules
 
 
@@ -548,8 +710,9 @@ def test_two_suites_share_one_site_index(docs_site) -> None:
 def test_docs_suite_page_carries_rule_ids_and_messages(docs_site) -> None:
     docs_dir, _ = docs_site
     html = (docs_dir / "expectations" / "implementation_lists.html").read_text(encoding="utf-8")
-    for e in ex.load_suite("implementation_lists")["expectations"]:
+    for e in suites.load_suite("implementation_lists")["expectations"]:
         assert e["meta"]["rule_id"] in html and e["meta"]["message"] in html
+    assert "value_set 取自 shixiang.config.ITEM_TYPES" in html  # where a value set comes from
 
 
 def test_docs_leave_out_every_failing_row_position(tmp_path) -> None:
@@ -578,7 +741,7 @@ def test_without_docs_dir_nothing_is_written(tmp_path, monkeypatch) -> None:
         raise AssertionError("docs written without docs_dir")
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(ex, "_write_docs", fail)
+    monkeypatch.setattr(data_docs, "write_validation", fail)
     result = ex.validate(library_frame(), "unified_library")
     assert result.docs_path is None and "docs_path" not in result.to_metadata()
     assert list(tmp_path.iterdir()) == []
@@ -588,7 +751,7 @@ def test_docs_failure_keeps_the_outcome(tmp_path, monkeypatch, caplog) -> None:
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(ex, "_build_docs", broken)
+    monkeypatch.setattr(data_docs, "_build_docs", broken)
     df = library_frame()
     df.loc[0, "status"] = "pending"
     result = ex.validate(df, "unified_library", docs_dir=tmp_path)
@@ -596,9 +759,36 @@ def test_docs_failure_keeps_the_outcome(tmp_path, monkeypatch, caplog) -> None:
     assert "not written" in caplog.text
 
 
-def test_import_does_not_load_gx() -> None:
-    code = "import sys, shixiang.expectations; assert 'great_expectations' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+@pytest.mark.slow
+def test_processes_writing_one_site_keep_every_page(tmp_path) -> None:
+    """The checks of one run validate in several processes into one site: the file lock
+    serialises them, and the index lists every validation."""
+    code = (
+        "import sys\n"
+        "from shixiang import expectations as ex\n"
+        "from tests.test_expectations import FRAMES\n"
+        "name, docs = sys.argv[1:]\n"
+        "result = ex.validate(FRAMES[name](), name, docs_dir=docs, docs_label=name)\n"
+        "assert result.docs_path.endswith(name + '.html'), result.docs_path"
+    )
+    docs = tmp_path / "run-1"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, name, str(docs)], cwd=ROOT) for name in SUITES
+    ]
+    assert [p.wait(timeout=300) for p in processes] == [0] * len(SUITES)
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    for name in SUITES:
+        assert f"{name}.html" in index and (docs / "expectations" / f"{name}.html").is_file()
+    assert (docs / "_gx" / "lock").is_file()
+
+
+def test_import_and_suites_do_not_load_gx() -> None:
+    code = (
+        "import sys, shixiang.expectations, shixiang.data_docs, shixiang.expectation_suites as s\n"
+        "for name in s.suite_names(): s.load_suite(name)\n"
+        "assert 'great_expectations' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def _page_text(path: str, run: str) -> str:
@@ -620,3 +810,77 @@ def test_docs_templates_compile_once_per_process_and_pages_stay_the_same(tmp_pat
     assert gx_views._CACHE._code == compiled  # the second site reused them, compiled nothing
     assert _page_text(first.docs_path, "run-a") == _page_text(second.docs_path, "run-b")
     assert "Failed" in Path(second.docs_path).read_text(encoding="utf-8")
+
+
+# --- Packaging ------------------------------------------------------------------------------
+
+
+def _pip_wheel_command(source: Path, out: Path) -> list[str]:
+    """``pip wheel`` of ``source``: with the venv's setuptools when it can build wheels
+    (``--no-build-isolation``, no index needed), else in pip's isolated build environment
+    (setuptools and wheel from the package index; the venv's setuptools 65 has no bdist_wheel
+    without the ``wheel`` package)."""
+    import importlib.util
+
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out)]
+    can_build = importlib.util.find_spec("wheel") or importlib.util.find_spec(
+        "setuptools.command.bdist_wheel"
+    )
+    return [*command, *(["--no-build-isolation"] if can_build else []), str(source)]
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_suites_and_the_package_data(tmp_path) -> None:
+    """A non-editable install finds the suites: the wheel holds expectations/*.json, the desk's
+    templates and static files and the vendored Data Docs files, and every suite loads from
+    the unpacked wheel alone."""
+    import shutil
+    import tomllib
+    import zipfile
+    from fnmatch import fnmatch
+
+    # Built from a copy: a build in the checkout would write build/ and *.egg-info into it.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    for top in ROOT.iterdir():
+        if (top / "__init__.py").is_file() and any(fnmatch(top.name, p) for p in include):
+            shutil.copytree(top, source / top.name, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(_pip_wheel_command(source, tmp_path / "dist"), check=True, cwd=tmp_path)
+    (wheel,) = (tmp_path / "dist").glob("shixiang-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+
+    def files(folder: str, pattern: str = "*") -> set[str]:
+        found = {p for p in (ROOT / folder).rglob(pattern) if p.is_file()}
+        return {p.relative_to(ROOT).as_posix() for p in found if "__pycache__" not in p.parts}
+
+    suite_files = {f"expectations/{name}.json" for name in SUITES}
+    assert suite_files == files("expectations", "*.json")
+    assert suite_files | {"expectations/__init__.py"} <= names
+    templates, static = files("desk/templates", "*.html"), files("desk/static")
+    assert templates and static and templates | static <= names
+    vendored = files("shixiang/docs_static")
+    assert len(vendored) > 20 and vendored <= names, sorted(vendored - names)
+
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "import json, expectations, shixiang\n"
+        "from shixiang import docs_assets, expectation_suites as s\n"
+        "print(json.dumps({'files': [expectations.__file__, shixiang.__file__],\n"
+        "  'static': docs_assets.static_version(),\n"
+        "  'suites': {n: len(s.load_suite(n)['expectations']) for n in s.suite_names()}}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=tmp_path, env=env, capture_output=True
+    )
+    found = json.loads(out.stdout)
+    assert all(Path(f).is_relative_to(site) for f in found["files"]), found["files"]
+    assert found["static"] == docs_assets.static_version()
+    assert found["suites"] == {
+        n: len(suites.load_suite(n)["expectations"]) for n in suites.suite_names()
+    }
