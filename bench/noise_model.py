@@ -1,7 +1,7 @@
 """Independent evaluation data for the 政务服务事项 matcher: a noise model built from classes.
 
 Why independent: the matcher (``shixiang/names.py``, ``matching.py``) and the old generator
-(``shixiang/synth.py``) share one vocabulary of variations, so scoring one with the other is
+(``dev/synth/``) share one vocabulary of variations, so scoring one with the other is
 circular. This module was written without reading either. Its noise comes from *classes*:
 Unicode general categories enumerated with :mod:`unicodedata` (every Cf format character, every
 Zs/Zl/Zp space, every Ps/Pe bracket pair, every Pi/Pf quote, every punctuation mark of the blocks

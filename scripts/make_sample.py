@@ -3,7 +3,7 @@
     python scripts/make_sample.py                      # demo, scale 1, into data/sample
     python scripts/make_sample.py --target-rows 500000 --out /tmp/prov500k --no-broken
 
-The output directory is deleted and rewritten. See shixiang/synth.py for what is generated.
+The output directory is deleted and rewritten. See dev/synth/ for what is generated.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from shixiang.synth import generate_province  # noqa: E402
+from dev.synth import generate_province  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,11 +8,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from dev import synth
 from pipelines.definitions import build_definitions
 from pipelines.jobs import NIGHTLY_JOB_NAME
 from pipelines.resources import ShixiangSettings
-from shixiang import expectations, ingest, issue_lists, library, rules, store, synth
-from tests.conftest import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
+from shixiang import expectations, ingest, issue_lists, library, matching, rules, store
+from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
 
 
 def clean_province(root: Path) -> int:
@@ -87,7 +88,7 @@ def test_catalogue_elements_override_the_units_and_the_original_is_kept(tmp_path
             "extra": None,
         }
     )
-    decided = library.decide(items, cat)
+    decided = matching.decide(items, cat)
     lib = library.build_library(decided, rules.evaluate(decided)).set_index("item_name")
     fixed = lib.loc["水产苗种生产审批"]
     assert (fixed["item_type"], fixed["item_type_submitted"]) == ("行政许可", "行政确认")

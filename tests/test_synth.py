@@ -1,15 +1,20 @@
-"""Tests of the synthetic province generator (shixiang.synth)."""
+"""Tests of the synthetic province generator (dev.synth)."""
 
 from __future__ import annotations
 
+import ast
+import fnmatch
 import io
+import subprocess
+import sys
+import tomllib
 import unicodedata
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from shixiang.synth import (
+from dev.synth import (
     ALL_VARIATIONS,
     CATALOGUE_HEADERS,
     LIST_HEADERS,
@@ -20,6 +25,11 @@ from shixiang.synth import (
 )
 
 LEVELS = ("province", "city", "county", "township", "village")
+REPO = Path(__file__).resolve().parents[1]
+DEV = REPO / "dev"
+# The matcher and its tables: the generator keeps its own vocabulary (dev/synth/vocabulary.py).
+MATCHER = ("shixiang.names", "shixiang.decoration", "shixiang.tiers", "shixiang.matching")
+PRODUCT = ("shixiang", "assets", "pipelines", "desk")
 
 
 def _key(text: str) -> str:
@@ -221,3 +231,65 @@ def test_other_seed_differs(truth: pd.DataFrame, tmp_path: Path) -> None:
 def test_refuses_non_empty_output(demo: tuple[Path, dict]) -> None:
     with pytest.raises(FileExistsError):
         generate_province(demo[0])
+
+
+# --- Where the generator lives -----------------------------------------------------------------
+def _imported(path: Path) -> set[str]:
+    """Every module named by an import statement of the file (top level or nested)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+            out |= {f"{node.module}.{a.name}" for a in node.names}
+    return out
+
+
+def _importers(files: list[Path], modules: tuple[str, ...], root: Path = REPO) -> list[str]:
+    """``path: module`` for every import of one of ``modules`` (or of a submodule) in files."""
+    return sorted(
+        f"{path.relative_to(root)}: {name}"
+        for path in files
+        for name in _imported(path)
+        if any(name == m or name.startswith(m + ".") for m in modules)
+    )
+
+
+def test_dev_never_imports_the_matchers_vocabulary() -> None:
+    """A generator that speaks the matcher's vocabulary measures it against itself (see
+    dev/synth/vocabulary.py): dev/ imports neither the matcher nor its tables."""
+    files = sorted(DEV.rglob("*.py"))
+    assert len(files) >= 10  # the walk found the package
+    assert _importers(files, MATCHER) == []
+
+
+def test_the_import_check_sees_imports_inside_functions(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("def f():\n    from shixiang import names, tiers\n")
+    (tmp_path / "n.py").write_text("import shixiang.decoration as d\n")
+    assert _importers(sorted(tmp_path.glob("*.py")), MATCHER, tmp_path) == [
+        "m.py: shixiang.names",
+        "m.py: shixiang.tiers",
+        "n.py: shixiang.decoration",
+    ]
+
+
+def test_loading_the_generator_loads_no_matcher() -> None:
+    """Nor anything it imports loads them (checked in a fresh interpreter)."""
+    code = "import sys, dev.synth; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout.split()
+    assert [m for m in out if m in MATCHER] == []
+
+
+def test_the_product_never_imports_dev() -> None:
+    files = sorted(p for pkg in PRODUCT for p in (REPO / pkg).rglob("*.py"))
+    assert _importers(files, ("dev",)) == []
+
+
+def test_dev_is_not_installed() -> None:
+    """pyproject's package list leaves dev/ out: it is a tool of the checkout."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert not [p for p in include if fnmatch.fnmatch("dev", p) or fnmatch.fnmatch("dev.synth", p)]
