@@ -2,8 +2,8 @@
 
 ``shixiang run``    runs the nightly asset job in-process (the same job the schedule runs).
 ``shixiang export`` writes a published table to .csv or .xlsx.
-``shixiang review`` is the steward's workflow (see pipelines/review_cli.py).
-``shixiang desk``   the review desk in the browser, and its users (see desk/cli.py).
+``shixiang review`` is the steward's workflow (see commands/review.py).
+``shixiang desk``   the review desk in the browser, and its users (see commands/desk.py).
 
 Exit codes: 0 success; 1 the run failed or a blocking check failed (nothing was published), or
 an export could not be written; 2 usage errors (missing data directory, unknown table, bad file
@@ -20,10 +20,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from desk import cli as desk_cli
-from pipelines import review_cli
+from commands import desk as desk_cli
+from commands import review as review_cli
 from shixiang import export as export_mod
 from shixiang import issue_lists
+from shixiang import settings as env_settings
 from shixiang.changes import CHANGE_LABELS
 from shixiang.config import LEVELS
 from shixiang.export import ExportError
@@ -36,10 +37,6 @@ from shixiang.store import (
     read_table,
     safe_url,
 )
-
-
-def _database_url(arg: str | None) -> str:
-    return arg or os.environ.get("SHIXIANG_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
 def _print_summary(summary: dict) -> None:
@@ -129,7 +126,7 @@ def _report_timings(seconds: dict[str, float], target: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    data_dir = Path(args.data_dir)
+    data_dir = Path(env_settings.from_env(data_dir=args.data_dir).data_dir)
     if not data_dir.is_dir():
         print(f"错误：数据目录不存在：{data_dir}", file=sys.stderr)
         return 2
@@ -149,9 +146,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from pipelines.definitions import LOCATION_NAME, build_definitions, file_under_code_location
     from pipelines.jobs import NIGHTLY_JOB_NAME
-    from pipelines.resources import ShixiangSettings
+    from pipelines.resources import settings_from_env
 
-    settings = ShixiangSettings(data_dir=str(data_dir), database_url=url)
+    settings = settings_from_env(data_dir=str(data_dir), database_url=url)
     job = build_definitions(settings, in_memory=True).resolve_job_def(NIGHTLY_JOB_NAME)
     instance = (
         dg.DagsterInstance.get()
@@ -263,10 +260,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shixiang", description="事项库：通用目录与各级实施清单的比对与发布"
     )
+    parser.set_defaults(writes_database=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the nightly job in-process and publish the library")
-    run.add_argument("--data-dir", default=os.environ.get("SHIXIANG_DATA_DIR", "data/sample"))
+    run.add_argument(
+        "--data-dir",
+        default=None,
+        help=f"default: ${env_settings.ENV['data_dir']} or {env_settings.DEFAULTS.data_dir}",
+    )
     run.add_argument(
         "--database-url",
         default=None,
@@ -308,15 +310,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if hasattr(args, "database_url"):
-        args.database_url = _database_url(args.database_url)
-        # One line naming the problem, before any work (instead of a traceback, or a failed
-        # run step that only names the step).
-        try:
-            check_database(args.database_url, write=getattr(args, "writes_database", False))
-        except DatabaseProblem as exc:
-            print(f"错误：{exc}", file=sys.stderr)
-            return 2
+    # Every command works on the library database: --database-url, else the environment.
+    args.database_url = env_settings.from_env(database_url=args.database_url).database_url
+    # One line naming the problem, before any work (instead of a traceback, or a failed run
+    # step that only names the step).
+    try:
+        check_database(args.database_url, write=args.writes_database)
+    except DatabaseProblem as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
     return int(args.func(args))
 
 

@@ -1,7 +1,8 @@
 """``shixiang review``: the steward's commands (list, show, decide, undo, history, export, import).
 
 Decisions are recorded in the library database and applied by the next run (or by the
-``steward_decisions_recorded`` sensor in Dagster). Nothing here imports Dagster.
+``steward_decisions_recorded`` sensor in Dagster). It imports no Dagster, so steward commands
+start fast.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from shixiang import candidates, review_sheet
 from shixiang import decisions as dec
 from shixiang.config import LEVELS, STATUSES
 from shixiang.export import ExportError
-from shixiang.store import make_engine, read_table
+from shixiang.store import make_engine, read_decisions, read_table, record_decisions
 
 
 def _tables(url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -101,8 +102,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     for c in candidates.decode(row["candidates"]):
         print(f"                 {c.business_code}  {c.name}  ({c.score})")
     print("        history:")
-    hist = dec.history(
-        make_engine(args.database_url), division_code=row["division_code"], name_key=row["name_key"]
+    hist = dec.history_for(
+        read_decisions(make_engine(args.database_url)),
+        division_code=row["division_code"],
+        name_key=row["name_key"],
     )
     _print_frame(
         hist[["id", "decided_at", "steward", "decision", "scope", "business_code", "reason"]]
@@ -135,7 +138,7 @@ def _record_one(args: argparse.Namespace, decision: str) -> int:
     except dec.DecisionError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    dec.record(make_engine(args.database_url), [d])
+    record_decisions(make_engine(args.database_url), [d])
     where = (
         "所有单位的同名事项"
         if args.scope == dec.SCOPE_ALL
@@ -163,7 +166,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         library, _ = _tables(args.database_url)
         row = _row(library, args.row_id)
         name_key, division = row["name_key"], row["division_code"]
-    hist = dec.history(engine, division_code=division or args.unit, name_key=name_key)
+    hist = dec.history_for(
+        read_decisions(engine), division_code=division or args.unit, name_key=name_key
+    )
     _print_frame(
         hist[
             [
@@ -229,7 +234,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         fingerprint=dec.catalogue_fingerprint(catalogue),
         source=f"sheet:{Path(args.file).name}",
     )
-    in_force = dec.effective(dec.history(make_engine(args.database_url)))
+    in_force = dec.effective(read_decisions(make_engine(args.database_url)))
     current = {
         (r.scope, r.division_code if r.scope == dec.SCOPE_ROW else None, r.name_key): (
             r.decision,
@@ -250,7 +255,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"提示：{w}")
     for line, reason in result.rejected:
         print(f"第 {line} 行未导入：{reason}", file=sys.stderr)
-    written = dec.record(make_engine(args.database_url), result.decisions)
+    written = record_decisions(make_engine(args.database_url), result.decisions)
     print(
         f"已导入 {written} 条决定（一个事务），未导入 {len(result.rejected)} 行，未填写决定 {result.skipped} 行。"
     )

@@ -1,34 +1,30 @@
-"""Resources: where the data directory and the library database are."""
+"""Resources: where the data directory and the library database are (``shixiang.settings``)."""
 
 from __future__ import annotations
 
-import os
+import functools
+from dataclasses import asdict
 from pathlib import Path
 
 import dagster as dg
 from sqlalchemy import Engine
 
-from shixiang.store import DEFAULT_DATABASE_URL, make_engine
+from shixiang import settings as env_settings
+from shixiang.store import make_engine
 
-DATA_DIR_ENV = "SHIXIANG_DATA_DIR"
-DATABASE_URL_ENV = "SHIXIANG_DATABASE_URL"
-DEFAULT_DATA_DIR = "data/sample"
-DEFAULT_DOCS_DIR = "var/gx_docs"
-DOCS_DIR_ENV = "SHIXIANG_DOCS_DIR"
-ALERT_URL_ENV = "SHIXIANG_ALERT_URL"  # webhook or mail relay told when a run fails
-UI_URL_ENV = "SHIXIANG_UI_URL"  # where people open the Dagster UI (links in alerts)
-DEFAULT_UI_URL = "http://127.0.0.1:3000"
+DEFAULTS = env_settings.DEFAULTS
 
 
 class ShixiangSettings(dg.ConfigurableResource):
-    """The data directory to read and the database to publish to."""
+    """The data directory to read and the database to publish to (see shixiang/settings.py
+    for the environment variables and defaults)."""
 
-    data_dir: str = DEFAULT_DATA_DIR
-    database_url: str = DEFAULT_DATABASE_URL
-    docs_dir: str = DEFAULT_DOCS_DIR  # GX Data Docs, one site per run
+    data_dir: str = DEFAULTS.data_dir
+    database_url: str = DEFAULTS.database_url
+    docs_dir: str = DEFAULTS.docs_dir
     docs_keep_runs: int = 14
-    alert_url: str = ""  # POST a JSON alert here when a run fails ("" = only record it)
-    ui_url: str = DEFAULT_UI_URL
+    alert_url: str = DEFAULTS.alert_url
+    ui_url: str = DEFAULTS.ui_url
 
     def run_link(self, run_id: str) -> str:
         return f"{self.ui_url.rstrip('/')}/runs/{run_id}"
@@ -41,15 +37,17 @@ class ShixiangSettings(dg.ConfigurableResource):
         return Path(self.data_dir)
 
     def engine(self) -> Engine:
-        return make_engine(self.database_url)
+        """The database's engine, one per URL for the life of the process (sensor ticks and
+        every asset share its connection pool)."""
+        return _engine(self.database_url)
 
 
-def settings_from_env() -> ShixiangSettings:
-    """Settings for the code location: environment variables, else the bundled demo."""
-    return ShixiangSettings(
-        data_dir=os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR),
-        database_url=os.environ.get(DATABASE_URL_ENV, DEFAULT_DATABASE_URL),
-        docs_dir=os.environ.get(DOCS_DIR_ENV, DEFAULT_DOCS_DIR),
-        alert_url=os.environ.get(ALERT_URL_ENV, ""),
-        ui_url=os.environ.get(UI_URL_ENV, DEFAULT_UI_URL),
-    )
+@functools.cache
+def _engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+def settings_from_env(**explicit: str | None) -> ShixiangSettings:
+    """Settings for the code location (and the CLI's explicit options): see
+    ``shixiang.settings.from_env``."""
+    return ShixiangSettings(**asdict(env_settings.from_env(**explicit)))

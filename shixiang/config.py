@@ -84,6 +84,7 @@ VISIT_COUNTS: tuple[str, ...] = ("0", "1", "2", "多次")
 # 12 characters, 实施编码 up to 36 and 业务办理项编码 up to 50 (reference/domain.md §5). A unit's
 # claimed code (its 基本编码 column) is well-formed when it could be either kind: units paste
 # business-handling codes there too, and the matcher reads both.
+DIVISION_CODE_PATTERN = r"[0-9]{12}"  # 行政区划代码: ASCII digits (\d would take ５)
 BASE_CODE_PATTERN = r"[0-9A-Z-]{4,36}"
 BUSINESS_CODE_PATTERN = r"[0-9A-Z-]{4,50}"
 CLAIMED_CODE_PATTERN = BUSINESS_CODE_PATTERN

@@ -1,4 +1,6 @@
-"""Shared fixtures: small data directories written as real files, and a real PostgreSQL."""
+"""Shared fixtures: small data directories written as real files, and a real PostgreSQL.
+
+Plain helpers and constants are in tests/helpers.py (test modules import them from there)."""
 
 from __future__ import annotations
 
@@ -7,133 +9,17 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
-from shixiang.schema import CATALOGUE_COLUMNS, ITEM_COLUMNS
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = REPO / "data" / "sample"
-PG_ADMIN_URL = os.environ.get(
-    "SHIXIANG_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.helpers import (
+    CATALOGUE_HEADER,
+    CATALOGUE_ROWS,
+    ITEM_HEADER,
+    PG_ADMIN_URL,
+    write_csv,
+    write_xlsx,
 )
-
-CATALOGUE_HEADER = [c.header for c in CATALOGUE_COLUMNS]
-# Real item names of 广安区 (data/reference/guangan_items.csv), a few expanded into siblings.
-CATALOGUE_ROWS = [
-    [
-        "511A0001000001",
-        "511A00010000",
-        "食品经营许可",
-        "食品经营许可（新办）",
-        "行政许可",
-        "省级、市级、县级",
-        "《中华人民共和国食品安全法》第三十五条",
-        "市场监管局",
-        "承诺件",
-        "20",
-    ],
-    [
-        "511A0001000002",
-        "511A00010000",
-        "食品经营许可",
-        "食品经营许可（变更）",
-        "行政许可",
-        "省级、市级、县级",
-        "《中华人民共和国食品安全法》第三十五条",
-        "市场监管局",
-        "承诺件",
-        "20",
-    ],
-    [
-        "511A0001000003",
-        "511A00010000",
-        "食品经营许可",
-        "食品经营许可（注销）",
-        "行政许可",
-        "省级、市级、县级",
-        "《中华人民共和国食品安全法》第三十五条",
-        "市场监管局",
-        "承诺件",
-        "20",
-    ],
-    [
-        "511A0002000001",
-        "511A00020000",
-        "建设工程规划许可证核发",
-        "建设工程规划许可证核发",
-        "行政许可",
-        "市级、县级",
-        "《中华人民共和国城乡规划法》第四十条",
-        "自然资源局",
-        "承诺件",
-        "20",
-    ],
-    [
-        "512B0070200003",
-        "512B00702000",
-        "社会保障卡申领",
-        "社会保障卡申领",
-        "公共服务",
-        "县级、镇（乡、街道）级、村（社区）级",
-        "",
-        "人社局",
-        "即办件",
-        "1",
-    ],
-    [
-        "511F0127400001",
-        "511F01274000",
-        "户口登记",
-        "户口恢复",
-        "行政确认",
-        "县级",
-        "《中华人民共和国户口登记条例》",
-        "公安局",
-        "承诺件",
-        "10",
-    ],
-    [
-        "511F0127400002",
-        "511F01274000",
-        "户口登记",
-        "户口注销",
-        "行政确认",
-        "县级",
-        "《中华人民共和国户口登记条例》",
-        "公安局",
-        "承诺件",
-        "10",
-    ],
-    [
-        "511A0131300001",
-        "511A01313000",
-        "水产苗种生产审批",
-        "水产苗种生产审批",
-        "行政许可",
-        "县级",
-        "《中华人民共和国渔业法》第十六条",
-        "农业农村局",
-        "承诺件",
-        "20",
-    ],
-]
-ITEM_HEADER = [c.header for c in ITEM_COLUMNS]
-
-
-def write_csv(
-    path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8"
-) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows, columns=header).to_csv(path, index=False, encoding=encoding)
-    return path
-
-
-def write_xlsx(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows, columns=header).to_excel(path, index=False)
-    return path
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ expected outcome, for ``tests/test_ingest_corpus.py``. Importable without Dagste
 pytest): only the standard library, pandas, openpyxl and :mod:`shixiang.schema`.
 
 Every file uses the contract's headers (:mod:`shixiang.schema`) and real item names of 广安区
-(``data/reference/guangan_items.csv``, ``tests/conftest.py``).
+(``data/reference/guangan_items.csv``, ``tests/helpers.py``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pipelines.jobs import NIGHTLY_JOB_NAME
 from pipelines.resources import ShixiangSettings
 from pipelines.sensors import run_failure_alert
 from shixiang import alerts, store
-from tests.conftest import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
+from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
 
 
 class _Receiver(BaseHTTPRequestHandler):

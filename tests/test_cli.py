@@ -8,9 +8,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines import cli
+from commands import main as cli
 from shixiang import store
-from tests.conftest import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
+from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
 
 
 @pytest.mark.slow

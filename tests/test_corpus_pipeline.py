@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import cli
+from commands import main as cli
 from shixiang import store
-from tests.conftest import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
 from tests.corpus import KINDS, write_bad_corpus
+from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
 
 COUNTY = "511602000000"
 COMPARED = {

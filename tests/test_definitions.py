@@ -8,7 +8,7 @@ from pipelines.definitions import defs
 from pipelines.resources import ShixiangSettings
 from pipelines.schedules import nightly_schedule
 from pipelines.sensors import data_dir_changed
-from tests.conftest import ITEM_HEADER, write_csv
+from tests.helpers import ITEM_HEADER, write_csv
 
 
 def test_definitions_load_with_all_assets_and_checks() -> None:
@@ -45,8 +45,18 @@ def test_published_library_depends_on_every_output() -> None:
 
 
 def test_schedule_runs_nightly_at_two_in_shanghai_by_default() -> None:
-    assert nightly_schedule.cron_schedule == "0 2 * * *"
-    assert nightly_schedule.execution_timezone == "Asia/Shanghai"
+    """The ticks Dagster will fire, as instants: 02:00 in Shanghai is 18:00 UTC the day before,
+    one a day, and the schedule is on without anyone switching it on."""
+    from datetime import UTC, datetime
+
+    from dagster._utils.schedules import cron_string_iterator
+
+    start = datetime(2026, 11, 30, 19, 0, tzinfo=UTC)  # 03:00 on 1 December in Shanghai
+    ticks = cron_string_iterator(
+        start.timestamp(), nightly_schedule.cron_schedule, nightly_schedule.execution_timezone
+    )
+    fired = [next(ticks).astimezone(UTC) for _ in range(3)]
+    assert fired == [datetime(2026, 12, d, 18, 0, tzinfo=UTC) for d in (1, 2, 3)]
     assert nightly_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 

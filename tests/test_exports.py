@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from pipelines import cli
+from commands import main as cli
 from shixiang import export, issue_lists, review_sheet, store
 from shixiang.export import ExportError
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from shixiang import ingest
-from tests.conftest import CATALOGUE_HEADER, CATALOGUE_ROWS, ITEM_HEADER, write_csv, write_xlsx
+from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, ITEM_HEADER, write_csv, write_xlsx
 
 ROW = [
     "511602000000",

@@ -7,7 +7,7 @@ import pytest
 
 from shixiang import ingest
 from shixiang.matching import CatalogueIndex, decide_rows
-from tests.conftest import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
+from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
 
 
 @pytest.fixture(scope="module")

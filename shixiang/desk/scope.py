@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 
+from shixiang.config import DIVISION_CODE_PATTERN
+
 GROUP_ENDS: tuple[int, ...] = (2, 4, 6, 9, 12)
 PROVINCE = "province"
 UNIT = "unit"
 ROLES: dict[str, str] = {PROVINCE: "省级管理员（全部单位）", UNIT: "单位数据管理员（本单位及下级）"}
-_CODE = re.compile(r"[0-9]{12}")  # ASCII digits only (\d would take ５)
+_CODE = re.compile(DIVISION_CODE_PATTERN)
 
 
 class ScopeError(PermissionError):
