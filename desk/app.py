@@ -50,7 +50,19 @@ from shixiang.store import make_engine
 
 HERE = Path(__file__).parent
 SESSION_SECONDS = 8 * 3600
-ISSUE_ROWS_SHOWN = 50  # rows of each issue-list sheet on the page (the download has all)
+# Every response: nothing but the desk's own files may load or be posted to, no framing, no
+# inline script (the pages have none; a javascript: link would not run either).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none';"
+        " form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+ISSUE_ROWS_SHOWN = 50
+SAME_NAME_SHOWN = 100  # rows with the same name listed on a row's page  # rows of each issue-list sheet on the page (the download has all)
 WARM_SECONDS = 30  # how often the desk looks for a new publish between requests
 FILTER_PARAMS = (*[f.param for f in FACETS], "q")
 
@@ -99,6 +111,7 @@ def create_app(
     templates.env.filters["first_candidate"] = _first_candidate
     templates.env.filters["cell"] = _cell
     templates.env.globals["SHOWN"] = ISSUE_ROWS_SHOWN
+    templates.env.globals["SAME_NAME_SHOWN"] = SAME_NAME_SHOWN
 
     # --- session, user, CSRF ---------------------------------------------------------------
     def current_user(request: Request) -> accounts.User | None:
@@ -186,15 +199,15 @@ def create_app(
 
     # --- pages -------------------------------------------------------------------------------
     async def login_page(request: Request) -> Response:
-        return render(request, "login.html", None, next=request.query_params.get("next", "/"))
+        return render(
+            request, "login.html", None, next=_local_path(request.query_params.get("next"), "/")
+        )
 
     async def login(request: Request) -> Response:
         form = await checked_form(request)
         username = str(form.get("username", "")).strip()
         password = str(form.get("password", ""))
-        nxt = str(form.get("next", "/"))
-        if not nxt.startswith("/") or nxt.startswith("//"):
-            nxt = "/"
+        nxt = _local_path(str(form.get("next", "")), "/")
         client = _client(request)
         if throttle.blocked(username, client):
             accounts.audit(engine, "login_throttled", username, "", client)
@@ -302,7 +315,7 @@ def create_app(
             history=_records(history),
             search=q,
             results=snap.search_catalogue(q) if q else [],
-            back=request.query_params.get("back", "/queue"),
+            back=_local_path(request.query_params.get("back")),
         )
 
     async def decide(request: Request) -> Response:
@@ -310,7 +323,7 @@ def create_app(
         form = await checked_form(request)
         snap = await run_in_threadpool(snapshot, request, user)
         row_id = str(form.get("row_id", ""))
-        back = str(form.get("back", "/queue"))
+        back = _local_path(str(form.get("back", "")))
         try:
             if form.get("action") == dec.UNDO:
                 made = [actions.undo_for(snap, user, row_id)]
@@ -408,7 +421,7 @@ def create_app(
         if unit and (not valid_code(unit) or not in_scope(user.prefix, unit)):
             return forbidden(request, user, f"issues unit={unit}")
         try:
-            sheets = reports.unit_issue_list(engine, user.prefix, unit)
+            sheets = reports.unit_issue_list(engine, user.prefix, unit, limit=ISSUE_ROWS_SHOWN)
         except ScopeError as e:
             return forbidden(request, user, str(e))
         units = reports.units_in_scope(engine, user.prefix)
@@ -490,6 +503,7 @@ def create_app(
         lifespan=lifespan,
         routes=routes,
         middleware=[
+            Middleware(SecurityHeaders),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret or accounts.session_secret(engine),
@@ -497,7 +511,7 @@ def create_app(
                 max_age=SESSION_SECONDS,
                 same_site="strict",
                 https_only=https_only,
-            )
+            ),
         ],
         exception_handlers={
             _Redirect: redirect_handler,
@@ -541,3 +555,32 @@ def _cell(value: object) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     return str(value)
+
+
+def _local_path(value: str | None, default: str = "/queue") -> str:
+    """``value`` if it is a path on the desk itself, else ``default``: a ``back`` or ``next``
+    taken from a URL or a form must not send the browser to another site (``//host``,
+    ``/\\host``, ``https:``) or run script (``javascript:``)."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return default
+
+
+class SecurityHeaders:
+    """ASGI middleware: :data:`SECURITY_HEADERS` on every HTTP response."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

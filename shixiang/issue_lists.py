@@ -13,7 +13,7 @@ import pandas as pd
 
 from shixiang import candidates
 from shixiang.config import LEVEL_LABELS, STATUS_REVIEW, STATUS_UNMATCHED
-from shixiang.export import ExportError, formula_safe, write_xlsx
+from shixiang.export import ExportError, write_xlsx
 from shixiang.rules import SEVERITY_ERROR
 
 SEVERITY_LABELS = {SEVERITY_ERROR: "错误", "warning": "警告"}
@@ -94,10 +94,7 @@ def write_unit_workbook(library: pd.DataFrame, issues: pd.DataFrame, unit: str, 
     """The unit's workbook, written atomically: ``export.ExportError`` (and no file) when it
     cannot be written."""
     path = Path(path)
-    sheets = {
-        name: formula_safe(frame) for name, frame in unit_sheets(library, issues, unit).items()
-    }
-    write_xlsx(path, sheets)
+    write_xlsx(path, unit_sheets(library, issues, unit))  # cleans cells, formula-safe
     return path
 
 

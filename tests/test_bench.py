@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
 import accuracy  # noqa: E402
+import review_desk  # noqa: E402
 import scale  # noqa: E402
 
 
@@ -71,3 +72,21 @@ def test_the_noise_models_import_nothing_of_the_matchers_vocabulary(module: str)
     allowed = {"shixiang.config", "shixiang.schema", "shixiang.ingest"}
     assert {m for m in imported if m and m.startswith("shixiang")} <= allowed
     assert "shixiang" not in imported and "accuracy" not in imported
+
+
+@pytest.mark.slow
+def test_desk_bench_small(tmp_path: Path) -> None:
+    out = tmp_path / "desk.json"
+    assert review_desk.main(["--small", "--json", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["ok"] and not result["failures"]
+    assert result["library_rows"] > 15_000 and 0 < result["queue_rows"] < result["library_rows"]
+    assert result["snapshot_build_s"] > 0 and result["peak_rss_mib"] > 0
+    assert set(result["users"]) == {"province", "county", "township"}
+    requests = {(r["user"], r["request"]) for r in result["requests"]}
+    for who in ("province", "county", "township"):
+        for page in ("queue page 1", "row page", "POST /decide scope=row", "history", "stats"):
+            assert (who, page) in requests
+    for r in result["requests"]:
+        assert set(r["statuses"]) <= {200, 303} and r["n"] > 0
+        assert 0 < r["min_ms"] <= r["median_ms"] <= r["max_ms"]

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from commands import main as cli
 from desk.app import create_app
-from pipelines import cli
 from shixiang import decisions as dec
+from shixiang import tables
 from shixiang.desk import accounts
 from shixiang.desk.queue import DeskData
 from shixiang.desk.scope import code_range, in_scope, level_of, scope_prefix
@@ -200,7 +201,7 @@ def test_user_commands(tmp_path: Path, capsys, monkeypatch) -> None:
     out = capsys.readouterr().out
     assert "wu" in out and "511602001000" in out and "已停用" in out
     engine = make_engine(url)
-    stored = engine.connect().execute(select(accounts.desk_users.c.password_hash)).scalar()
+    stored = engine.connect().execute(select(tables.desk_users.c.password_hash)).scalar()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     assert accounts.authenticate(engine, "wu", PASSWORD) is None  # disabled
     accounts.set_disabled(engine, "wu", False)
@@ -466,3 +467,64 @@ def test_the_same_decision_twice_is_recorded_once(db: str) -> None:
     assert "没有重复记录" in r.text and len(decisions(db)) == 1
     client.post("/decide", data={**form, "action": "reject", "reason": "改", "csrf": csrf(client)})
     assert list(decisions(db)["decision"]) == ["local", "reject"]  # a different one is recorded
+
+
+@pytest.mark.slow
+def test_every_response_forbids_foreign_scripts_and_redirects(db: str) -> None:
+    client = TestClient(create_app(db, secret="s"))
+    for r in (client.get("/login"), login(db, "county").get("/queue")):
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "script-src 'none'" in csp
+        assert r.headers["x-frame-options"] == "DENY"
+    # a next= or back= that leads elsewhere is replaced by a page of the desk
+    token = _token(client.get("/login?next=//evil.example/").text)
+    r = client.post(
+        "/login",
+        data={
+            "username": "county",
+            "password": PASSWORD,
+            "csrf": token,
+            "next": "https://evil.example/",
+        },
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == "/"
+    county = login(db, "county")
+    row = open_rows(db).loc[lambda f: f["division_code"].str.startswith("511602")].iloc[0]
+    page = county.get("/row?" + urlencode({"id": row["row_id"], "back": "javascript:alert(1)"}))
+    assert "javascript:" not in page.text
+
+
+@pytest.mark.slow
+def test_decisions_laid_over_incrementally_equal_a_fresh_read(db: str) -> None:
+    """After new decisions only the rows of their names are laid over again: the result must
+    be the one a fresh read of the library and every decision gives."""
+    from shixiang import store
+    from shixiang.desk.queue import OVERLAY_COLUMNS, read_snapshot
+
+    engine = make_engine(db)
+    data = DeskData(engine)
+    first = data.snapshot()
+    rows = open_rows(db)
+    a, b = rows.drop_duplicates("name_key").iloc[:2].itertuples()
+    store.record_decisions(
+        engine,
+        [
+            dec.Decision("t", a.name_key, dec.LOCAL, dec.SCOPE_ROW, a.division_code, a.item_name),
+            dec.Decision("t", b.name_key, dec.REJECT, dec.SCOPE_ALL, None, b.item_name, reason="x"),
+        ],
+    )
+    second = data.snapshot()
+    assert second is not first and second.decision_version > first.decision_version
+    store.record_decisions(
+        engine, [dec.Decision("t", a.name_key, dec.UNDO, dec.SCOPE_ROW, a.division_code)]
+    )
+    third = data.snapshot()
+    fresh = read_snapshot(engine)
+
+    def overlay(snap) -> pd.DataFrame:
+        cols = snap.rows[list(OVERLAY_COLUMNS)].astype(object)
+        return cols.where(cols.notna(), None)
+
+    pd.testing.assert_frame_equal(overlay(third), overlay(fresh))
+    assert (second.rows["state"] == "pending").sum() >= 2

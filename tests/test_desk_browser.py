@@ -30,7 +30,7 @@ from sqlalchemy import Engine, func, select
 
 from shixiang import store
 from shixiang.desk import accounts
-from tests.conftest import SAMPLE_DIR
+from tests.helpers import SAMPLE_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,7 @@ class Desk:
     def publish(self) -> None:
         """Run the nightly job (applies the recorded decisions) from a scratch directory, so
         its GX Data Docs land there and not in the repository's var/."""
-        from pipelines import cli
+        from commands import main as cli
 
         argv = ["run", "--data-dir", str(self.data_dir), "--database-url", self.url]
         with pytest.MonkeyPatch.context() as mp:

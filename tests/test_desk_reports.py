@@ -19,14 +19,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from pipelines import cli
+from commands import main as cli
 from shixiang import store
 from shixiang.changes import CHANGE_LABELS
 from shixiang.desk import reports
 from shixiang.desk.scope import ScopeError
 from shixiang.issue_lists import CANDIDATE_HEADERS, ISSUE_HEADERS, ROW_HEADERS
-from shixiang.library import LIBRARY_COLUMNS, build_reuse_stats
-from tests.conftest import SAMPLE_DIR
+from shixiang.library import build_reuse_stats
+from shixiang.tables import LIBRARY_COLUMNS
+from tests.helpers import SAMPLE_DIR
 
 COUNTY_A = "511602000000"  # 广安区
 TOWNSHIP_A = "511602002000"  # a township of 广安区, with rows in the county's file

@@ -17,54 +17,14 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
     Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     insert,
     select,
     update,
 )
 
 from shixiang.desk.scope import PROVINCE, ROLES, UNIT, scope_prefix, valid_code
-
-desk_metadata = MetaData()
-
-desk_users = Table(
-    "desk_users",
-    desk_metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("username", String(64), nullable=False, unique=True),
-    Column("display_name", Text),
-    Column("role", String(16), nullable=False),  # province | unit
-    Column("division_code", String(12)),  # the unit (its scope); NULL for the province role
-    Column("password_hash", Text, nullable=False),
-    Column("disabled", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-desk_audit = Table(
-    "desk_audit",
-    desk_metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("username", String(64)),
-    Column("event", String(32), nullable=False),  # login | login_failed | logout | forbidden | …
-    Column("detail", Text),
-    Column("client", String(64)),
-)
-
-desk_settings = Table(
-    "desk_settings",
-    desk_metadata,
-    Column("key", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
-)
+from shixiang.tables import desk_audit, desk_settings, desk_users, metadata
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8
@@ -101,7 +61,7 @@ class User:
 
 
 def ensure_desk_schema(engine: Engine) -> None:
-    desk_metadata.create_all(engine, checkfirst=True)
+    metadata.create_all(engine, checkfirst=True, tables=[desk_users, desk_audit, desk_settings])
 
 
 def _user(row) -> User:

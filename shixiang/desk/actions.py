@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 from sqlalchemy import Engine
 
-from shixiang import candidates
+from shixiang import candidates, store
 from shixiang import decisions as dec
 from shixiang.desk.accounts import User
 from shixiang.desk.queue import STATE_PENDING, Snapshot
@@ -58,8 +58,6 @@ def decisions_for(
     reason = (reason or "").strip() or None
     if decision == dec.REJECT and not reason:
         raise dec.DecisionError("退回整改必须写明理由，单位才知道改什么")
-    if decision == dec.CONFIRM and business_code not in snap.catalogue.index:
-        raise dec.DecisionError(f"编码“{business_code or ''}”不在当前通用目录中")
     common = {
         "steward": user.username,
         "name_key": row["name_key"],
@@ -77,7 +75,7 @@ def decisions_for(
     else:
         out = [dec.Decision(scope=dec.SCOPE_ROW, division_code=row["division_code"], **common)]
     for d in out:
-        d.validate()
+        d.validate(snap.catalogue.index)
     return [d for d in out if not _in_force_already(snap, d)]
 
 
@@ -154,7 +152,7 @@ def bulk_decisions(snap: Snapshot, user: User, targets: pd.DataFrame) -> list[de
 
 
 def record(engine: Engine, decisions: list[dec.Decision]) -> int:
-    return dec.record(engine, decisions)
+    return store.record_decisions(engine, decisions)
 
 
 def unit_history(
@@ -162,7 +160,7 @@ def unit_history(
 ) -> pd.DataFrame:
     """Decisions the user may see, newest first: row decisions on units in scope, and
     province-wide decisions on names written in the scope."""
-    h = dec.history(engine)
+    h = store.read_decisions(engine)
     if h.empty:
         return h
     if name_key is not None:

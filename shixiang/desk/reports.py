@@ -32,7 +32,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import Engine, func, inspect, select
 
 from shixiang import candidates
-from shixiang.changes import CHANGE_COLUMNS, CHANGE_LABELS
+from shixiang.changes import CHANGE_LABELS
 from shixiang.config import (
     LEVEL_LABELS,
     LEVELS,
@@ -43,8 +43,8 @@ from shixiang.config import (
     STATUS_UNMATCHED,
     TIMEZONE,
 )
-from shixiang.desk.scope import ScopeError, in_scope, level_of, valid_code
-from shixiang.export import formula_safe, write_xlsx
+from shixiang.desk.scope import ScopeError, code_range, in_scope, level_of, valid_code
+from shixiang.export import write_xlsx
 from shixiang.issue_lists import (
     CANDIDATE_HEADERS,
     ISSUE_HEADERS,
@@ -52,7 +52,7 @@ from shixiang.issue_lists import (
     SEVERITY_LABELS,
 )
 from shixiang.rules import SEVERITY_ERROR, SEVERITY_WARNING, TITLES
-from shixiang.store import OUTPUT_TABLES, publications
+from shixiang.tables import CHANGE_COLUMNS, OUTPUT_TABLES, publications
 
 # --- constants the web layer may show ---------------------------------------------------------
 
@@ -124,8 +124,9 @@ def _code_filter(column, prefix: str, unit: str | None) -> list:
     where = []
     if unit is not None:
         where.append(column == unit)
-    if prefix:
-        where.append(column.startswith(prefix, autoescape=True))
+    bounds = code_range(prefix)
+    if bounds:  # a range, not LIKE: an index on the code serves it on both backends
+        where += [column >= bounds[0], column < bounds[1]]
     return where
 
 
@@ -150,14 +151,20 @@ def _read(
     *,
     where: tuple = (),
     code_column: str = "division_code",
+    order_by: tuple[str, ...] = (),
+    limit: int | None = None,
 ) -> pd.DataFrame:
     """Columns of a published table for the codes in scope (an empty frame when nothing was
-    published yet). Filtered by the database and again here."""
+    published yet), optionally ordered and limited by the database. Filtered by the database
+    and again here."""
     table = OUTPUT_TABLES[name]
     if not _has_table(engine, name):
         return pd.DataFrame(columns=columns)
-    stmt = select(*(table.c[c] for c in columns)).where(
-        *_code_filter(table.c[code_column], prefix, unit), *where
+    stmt = (
+        select(*(table.c[c] for c in columns))
+        .where(*_code_filter(table.c[code_column], prefix, unit), *where)
+        .order_by(*(table.c[c] for c in order_by))
+        .limit(limit)
     )
     with engine.connect() as conn:
         frame = pd.read_sql(stmt, conn)
@@ -312,29 +319,61 @@ def _latest_publication(engine: Engine) -> dict | None:
     }
 
 
+# reuse_stats count columns → the status they count
+_STATUS_COUNTS = {
+    "matched": STATUS_MATCHED,
+    "review": STATUS_REVIEW,
+    "unmatched": STATUS_UNMATCHED,
+    "local": STATUS_LOCAL,
+}
+
+
 def _status_counts(engine: Engine, prefix: str, unit: str | None) -> pd.DataFrame:
-    """Library rows in scope counted per (division_code, level, agency, status): one GROUP BY."""
+    """Library rows in scope counted per (division_code, level, agency, status), read from
+    ``reuse_stats`` (the publish counted them already; a GROUP BY over 500,000 library rows
+    costs a second). Its ``matched`` counts matched and confirmed rows: both are reused."""
     cols = ["division_code", "level", "agency", "status", "n"]
-    table = OUTPUT_TABLES["unified_library"]
-    if not _has_table(engine, "unified_library"):
-        return pd.DataFrame(columns=cols)
-    keys = [table.c.division_code, table.c.level, table.c.agency, table.c.status]
-    stmt = (
-        select(*keys, func.count().label("n"))
-        .where(*_code_filter(table.c.division_code, prefix, unit))
-        .group_by(*keys)
+    per_unit = _read(
+        engine,
+        "reuse_stats",
+        ["scope", "division_code", "level", "agency", *_STATUS_COUNTS],
+        prefix,
+        unit,
     )
-    with engine.connect() as conn:
-        frame = pd.read_sql(stmt, conn)
-    return frame.loc[_matches(frame["division_code"], prefix, unit)].reset_index(drop=True)
+    per_unit = per_unit.loc[per_unit["scope"] == "unit"]
+    if per_unit.empty:
+        return pd.DataFrame(columns=cols)
+    long = per_unit.melt(
+        id_vars=["division_code", "level", "agency"],
+        value_vars=list(_STATUS_COUNTS),
+        var_name="status",
+        value_name="n",
+    )
+    long["status"] = long["status"].map(_STATUS_COUNTS)
+    return long.loc[long["n"] > 0, cols].reset_index(drop=True)
 
 
 def _percent(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "—"
 
 
+def _severity_counts(engine: Engine, prefix: str, unit: str | None) -> pd.Series:
+    """The severity of every issue in scope, rebuilt from one GROUP BY (for a limited list)."""
+    table = OUTPUT_TABLES["qc_issues"]
+    if not _has_table(engine, "qc_issues"):
+        return pd.Series([], dtype="object")
+    stmt = (
+        select(table.c.severity, func.count().label("n"))
+        .where(*_code_filter(table.c.division_code, prefix, unit))
+        .group_by(table.c.severity)
+    )
+    with engine.connect() as conn:
+        counts = conn.execute(stmt).all()
+    return pd.Series(np.repeat([c.severity for c in counts], [c.n for c in counts]), dtype="object")
+
+
 def unit_issue_list(
-    engine: Engine, prefix: str, unit: str | None = None
+    engine: Engine, prefix: str, unit: str | None = None, *, limit: int | None = None
 ) -> dict[str, pd.DataFrame]:
     """The issue list (质检问题清单) of the scope, or of one unit ``unit`` (a 12-digit code in
     the scope: ``ScopeError`` otherwise), as sheets with Chinese headers, in this order:
@@ -348,33 +387,48 @@ def unit_issue_list(
     * ``拒收行``: :data:`REJECTED_ROW_HEADERS` values.
 
     A unit with no library rows (its only file was rejected) gets its rejected files and rows
-    and a summary that says so.
+    and a summary that says so. With ``limit`` (a page, not a download) the issue and row
+    sheets hold their first ``limit`` rows, read so by the database, and ``frame.attrs
+    ["total"]`` says how many there are; the summary counts everything.
     """
     _check_unit(prefix, unit)
     counts = _status_counts(engine, prefix, unit)
     issues = _read(
-        engine, "qc_issues", ["division_code", *ISSUE_HEADERS], prefix, unit
-    ).sort_values(["division_code", "source_file", "source_row", "rule_id"], kind="stable")
-    library = OUTPUT_TABLES["unified_library"]
-    open_rows = _read(
         engine,
-        "unified_library",
-        ["division_code", *ROW_HEADERS, "status", "candidates"],
+        "qc_issues",
+        ["division_code", *ISSUE_HEADERS],
         prefix,
         unit,
-        where=(library.c.status.in_([STATUS_UNMATCHED, STATUS_REVIEW]),),
-    ).sort_values(["division_code", "source_file", "source_row"], kind="stable")
+        order_by=("division_code", "source_file", "source_row", "rule_id"),
+        limit=limit,
+    ).sort_values(["division_code", "source_file", "source_row", "rule_id"], kind="stable")
+    library = OUTPUT_TABLES["unified_library"]
+    open_rows = {
+        status: _read(
+            engine,
+            "unified_library",
+            ["division_code", *ROW_HEADERS, "status", "candidates"],
+            prefix,
+            unit,
+            where=(library.c.status == status,),
+            order_by=("division_code", "source_file", "source_row"),
+            limit=limit,
+        ).sort_values(["division_code", "source_file", "source_row"], kind="stable")
+        for status in (STATUS_UNMATCHED, STATUS_REVIEW)
+    }
     files, rows = _rejected(engine, prefix, unit)
 
-    severity = issues["severity"]
+    severity = issues["severity"] if limit is None else _severity_counts(engine, prefix, unit)
     issues = issues.assign(severity=severity.map(SEVERITY_LABELS).fillna(severity))
-    unmatched = open_rows.loc[open_rows["status"] == STATUS_UNMATCHED]
-    review = open_rows.loc[open_rows["status"] == STATUS_REVIEW]
+    unmatched = open_rows[STATUS_UNMATCHED]
+    review = open_rows[STATUS_REVIEW]
     review = pd.concat([review, candidates.labels(review["candidates"])], axis=1)
+    per_status = counts.groupby("status")["n"].sum()
+    n_review = int(per_status.get(STATUS_REVIEW, 0))
 
-    summary = _summary(engine, prefix, unit, counts, severity, files, rows, n_review=len(review))
+    summary = _summary(engine, prefix, unit, counts, severity, files, rows, n_review=n_review)
     row_cols = {**CODE_HEADER, **ROW_HEADERS}
-    return {
+    sheets = {
         SHEET_SUMMARY: summary,
         SHEET_ISSUES: _sheet(issues, {**CODE_HEADER, **ISSUE_HEADERS}),
         SHEET_UNMATCHED: _sheet(unmatched, row_cols),
@@ -382,6 +436,14 @@ def unit_issue_list(
         SHEET_REJECTED_FILES: _sheet(files, REJECTED_FILE_HEADERS),
         SHEET_REJECTED_ROWS: _sheet(_raw_cells(rows), REJECTED_ROW_HEADERS),
     }
+    totals = {
+        SHEET_ISSUES: len(severity),
+        SHEET_UNMATCHED: int(per_status.get(STATUS_UNMATCHED, 0)),
+        SHEET_REVIEW: n_review,
+    }
+    for name, frame in sheets.items():
+        frame.attrs["total"] = totals.get(name, len(frame))
+    return sheets
 
 
 def _sheet(frame: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
@@ -477,6 +539,17 @@ def _level_of(code: str) -> str:
         return ""
 
 
+def _joined_names(
+    frame: pd.DataFrame, key: str, name: str, *, distinct: bool = False, limit: int = 60
+) -> dict[str, str]:
+    """``key`` → its ``name`` values sorted and 、-joined (at most ``limit`` characters), with
+    plain dictionaries: a groupby with a Python lambda per group costs seconds on 5,000 units."""
+    groups: dict[str, list[str]] = {}
+    for k, v in zip(frame[key], frame[name].astype(str), strict=True):
+        groups.setdefault(k, []).append(v)
+    return {k: "、".join(sorted(set(vs) if distinct else vs))[:limit] for k, vs in groups.items()}
+
+
 def units_in_scope(engine: Engine, prefix: str) -> list[tuple[str, str]]:
     """Every unit of the scope an issue list can be asked for, sorted by code: ``(code,
     label)``; the label is the unit's agencies (``、``-joined, at most 60 characters), or, for
@@ -484,12 +557,7 @@ def units_in_scope(engine: Engine, prefix: str) -> list[tuple[str, str]]:
     row's 实施主体) followed by ``（仅有拒收）``."""
     stats = _read(engine, "reuse_stats", ["scope", "division_code", "agency"], prefix)
     stats = stats.loc[stats["scope"] == "unit"]
-    names = (
-        stats.dropna()
-        .groupby("division_code")["agency"]
-        .agg(lambda s: "、".join(sorted(set(s)))[:60])
-    )
-    out = dict(names.items())
+    out = _joined_names(stats.dropna(), "division_code", "agency", distinct=True)
     files, rows = _rejected(engine, prefix)
     # A file name names the unit its leading digits stand for; a row whose code came from its
     # raw cells is named by its raw 实施主体 instead.
@@ -514,7 +582,7 @@ def write_issue_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     """Write the sheets of :func:`unit_issue_list` to an .xlsx at ``path``: atomically, text
     cells that cannot run as formulas (``export.ExportError`` and no file on failure)."""
     path = Path(path)
-    write_xlsx(path, {name: formula_safe(frame) for name, frame in sheets.items()})
+    write_xlsx(path, sheets)  # cleans cells and makes them formula-safe
     return path
 
 
@@ -595,13 +663,11 @@ def stats(engine: Engine, prefix: str) -> dict:
 
     per_unit = (
         agencies.groupby(["division_code", "level", "level_label"], sort=True)
-        .agg(
-            agencies=("agency", "size"),
-            agency_names=("agency", lambda s: "、".join(sorted(s.dropna().astype(str)))[:60]),
-            **{c: (c, "sum") for c in _COUNTS},
-        )
+        .agg(agencies=("agency", "size"), **{c: (c, "sum") for c in _COUNTS})
         .reset_index()
     )
+    names = _joined_names(agencies.dropna(subset=["agency"]), "division_code", "agency")
+    per_unit.insert(4, "agency_names", per_unit["division_code"].map(names).fillna(""))
     per_unit["reuse_rate"] = _rates(per_unit)
 
     totals = {c: int(agencies[c].sum()) for c in _COUNTS}
@@ -614,7 +680,7 @@ def stats(engine: Engine, prefix: str) -> dict:
         else 0.0,
     }
 
-    issues = _read(engine, "qc_issues", ["division_code", "level", "rule_id", "severity"], prefix)
+    issues = _issue_counts(engine, prefix)
     by_rule = _severity_table(issues, "rule_id")
     by_rule.insert(1, "title", by_rule["rule_id"].map(TITLES).fillna(""))
     by_level = _severity_table(issues, "level")
@@ -645,9 +711,9 @@ def stats(engine: Engine, prefix: str) -> dict:
         "units": per_unit,
         "agencies": agencies,
         "issues": {
-            "total": len(issues),
-            "error": int((issues["severity"] == SEVERITY_ERROR).sum()),
-            "warning": int((issues["severity"] == SEVERITY_WARNING).sum()),
+            "total": int(issues["n"].sum()),
+            "error": int(issues.loc[issues["severity"] == SEVERITY_ERROR, "n"].sum()),
+            "warning": int(issues.loc[issues["severity"] == SEVERITY_WARNING, "n"].sum()),
         },
         "issues_by_rule": by_rule,
         "issues_by_level": by_level,
@@ -658,18 +724,36 @@ def stats(engine: Engine, prefix: str) -> dict:
     }
 
 
-def _severity_table(issues: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Issues counted per ``key`` with the error/warning split, sorted by ``key``."""
+def _issue_counts(engine: Engine, prefix: str) -> pd.DataFrame:
+    """Issues in scope counted per (level, rule_id, severity) by the database: ``n``."""
+    cols = ["level", "rule_id", "severity", "n"]
+    table = OUTPUT_TABLES["qc_issues"]
+    if not _has_table(engine, "qc_issues"):
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "n" else "object") for c in cols})
+    keys = [table.c.level, table.c.rule_id, table.c.severity]
+    stmt = (
+        select(*keys, func.count().label("n"))
+        .where(*_code_filter(table.c.division_code, prefix, None))
+        .group_by(*keys)
+    )
+    with engine.connect() as conn:
+        return pd.read_sql(stmt, conn).astype({"n": "int64"})
+
+
+def _severity_table(counts: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Issue counts (:func:`_issue_counts`) per ``key`` with the error/warning split, sorted
+    by ``key``."""
     cols = [key, "error", "warning", "total"]
-    if issues.empty:
+    if counts.empty:
         return pd.DataFrame({c: pd.Series(dtype="object" if c == key else "int64") for c in cols})
     table = (
-        pd.crosstab(issues[key].fillna(""), issues["severity"].fillna(""))
+        counts.assign(**{key: counts[key].fillna(""), "severity": counts["severity"].fillna("")})
+        .pivot_table(index=key, columns="severity", values="n", aggfunc="sum", fill_value=0)
         .reindex(columns=[SEVERITY_ERROR, SEVERITY_WARNING], fill_value=0)
         .astype("int64")
     )
     table.columns = ["error", "warning"]
-    table["total"] = pd.crosstab(issues[key].fillna(""), "n")["n"].astype("int64")
+    table["total"] = counts.groupby(counts[key].fillna(""))["n"].sum().astype("int64")
     table.index.name = key
     return table.reset_index()[cols]
 
@@ -794,7 +878,7 @@ def _svg(
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"'
         f' aria-labelledby="{cid}-t {cid}-d" width="{width}" height="{height}"'
-        f' viewBox="0 0 {width} {height}" style="max-width:100%;height:auto"'
+        f' viewBox="0 0 {width} {height}"'
         f" font-family='{CHART_FONTS}' font-size=\"{_FONT_SIZE}\">"
         f'<title id="{cid}-t">{escape(title)}</title>'
         f'<desc id="{cid}-d">{escape(desc)}</desc>'
