@@ -168,6 +168,16 @@ def create_app(
             message="这一行或这个单位不在您的管辖范围内。此次访问已记录。",
         )
 
+    def no_such_row(request: Request, user: accounts.User, row_id: str) -> Response:
+        return render(
+            request,
+            "error.html",
+            user,
+            status=404,
+            title="没有这一行",
+            message=f"事项库的待处理行中没有 {row_id}。",
+        )
+
     def need_user(request: Request) -> accounts.User:
         user = current_user(request)
         if user is None:
@@ -287,14 +297,7 @@ def create_app(
         try:
             row = actions.scoped_row(snap, user, row_id)
         except KeyError:
-            return render(
-                request,
-                "error.html",
-                user,
-                status=404,
-                title="没有这一行",
-                message=f"事项库的待处理行中没有 {row_id}。",
-            )
+            return no_such_row(request, user, row_id)
         except ScopeError as e:
             return forbidden(request, user, str(e))
         q = request.query_params.get("search", "")
@@ -338,14 +341,7 @@ def create_app(
                     reason=str(form.get("reason", "")),
                 )
         except KeyError:
-            return render(
-                request,
-                "error.html",
-                user,
-                status=404,
-                title="没有这一行",
-                message=f"事项库的待处理行中没有 {row_id}。",
-            )
+            return no_such_row(request, user, row_id)
         except ScopeError as e:
             return forbidden(request, user, f"POST /decide {e}")
         except dec.DecisionError as e:

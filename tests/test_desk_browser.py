@@ -30,19 +30,11 @@ from sqlalchemy import Engine, func, select
 
 from shixiang import store
 from shixiang.desk import accounts
+from tests.browser import OfflinePage, chromium
 from tests.helpers import SAMPLE_DIR
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = os.environ.get("SHIXIANG_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(os.environ.get("SHIXIANG_DESK_SCREENSHOTS", "/tmp/desk_screenshots"))
 VIEWPORT = {"width": 1400, "height": 900}
 PASSWORD = "correct-horse-battery"
@@ -156,41 +148,17 @@ def desk(tmp_path_factory) -> Iterator[Desk]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the dev dependency is missing
-        pytest.fail("pip install playwright (the browser is Debian's chromium, not Playwright's)")
-    if not Path(CHROMIUM).is_file():  # pragma: no cover
-        pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium (or set SHIXIANG_CHROMIUM)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as b:
+        yield b
 
 
-class Offline:
+class Offline(OfflinePage):
     """A browser context of its own (its own session cookie) whose requests outside the
     desk's origin are recorded and aborted."""
 
     def __init__(self, context, base: str) -> None:
         self.base = base
-        self.external: list[str] = []
-        self.failed: list[str] = []
-        self.errors: list[str] = []
-        context.route(lambda url: not url.startswith(base + "/"), self._block)
-        self.page = context.new_page()
-        self.page.on("request", self._record)
-        self.page.on("websocket", lambda ws: self.external.append(ws.url))
-        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def _block(self, route) -> None:
-        self.external.append(route.request.url)
-        route.abort()
-
-    def _record(self, request) -> None:
-        if not request.url.startswith((self.base + "/", "data:")):
-            self.external.append(request.url)
+        super().__init__(context, (base + "/",))
 
     def open(self, path: str, status: int = 200):
         response = self.page.goto(self.base + path, wait_until="load")
@@ -208,11 +176,6 @@ class Offline:
 
     def csrf(self) -> str:
         return self.page.locator("input[name=csrf]").first.get_attribute("value") or ""
-
-    def check(self) -> None:
-        assert self.external == [], "requests outside the desk's origin"
-        assert self.failed == []
-        assert self.errors == []
 
 
 @pytest.fixture

@@ -23,17 +23,9 @@ import pytest
 
 from shixiang import data_docs, docs_assets
 from shixiang import expectations as ex
+from tests.browser import OfflinePage, chromium
 from tests.test_expectations import _str, catalogue_frame, implementation_frame, library_frame
 
-CHROMIUM = os.environ.get("SHIXIANG_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCREENSHOT = Path("/tmp/docs_offline.png")
 SCREENSHOT_VALIDATION = Path("/tmp/docs_offline_validation.png")
 RUN = "run-offline"
@@ -183,50 +175,21 @@ def test_offline_html_warns_about_an_unknown_cdn(caplog) -> None:
 # --- In a browser with no network -----------------------------------------------------------
 
 
-class Offline:
+class Offline(OfflinePage):
     """A page whose requests outside file:// are recorded and aborted."""
 
     def __init__(self, context) -> None:
-        self.external: list[str] = []
-        self.failed: list[str] = []
-        self.errors: list[str] = []
-        context.route(re.compile(r"^(?!file:)"), self._block)
-        self.page = context.new_page()
-        self.page.on("request", self._record)
-        self.page.on("websocket", lambda ws: self.external.append(ws.url))
-        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def _block(self, route) -> None:
-        self.external.append(route.request.url)
-        route.abort()
-
-    def _record(self, request) -> None:
-        if not request.url.startswith(("file:", "data:")):
-            self.external.append(request.url)
+        super().__init__(context, ("file:",), ignore_failed=("data:",))
 
     def open(self, path: Path) -> None:
         self.page.goto(path.as_uri(), wait_until="load")
         self.page.evaluate("document.fonts.ready.then(() => true)")
 
-    def check(self) -> None:
-        assert self.external == [], "requests outside file://"
-        assert [f for f in self.failed if not f.startswith("data:")] == []
-        assert self.errors == []
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the dev dependency is missing
-        pytest.fail("pip install playwright (the browser is Debian's chromium, not Playwright's)")
-    if not Path(CHROMIUM).is_file():  # pragma: no cover
-        pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium (or set SHIXIANG_CHROMIUM)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture

@@ -382,16 +382,9 @@ def _overlay(rows: pd.DataFrame, in_force: pd.DataFrame) -> pd.DataFrame:
         ),
     )
     out["state"] = state
-    for c in (
-        "eff_decision",
-        "eff_scope",
-        "eff_code",
-        "eff_reason",
-        "decided_by",
-        "eff_at",
-        "decided_day",
-    ):
-        out[c] = out[c].where(out[c].notna(), None)
+    for c in OVERLAY_COLUMNS:
+        if c not in ("eff_id", "state"):
+            out[c] = out[c].where(out[c].notna(), None)
     return out
 
 
