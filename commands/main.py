@@ -23,7 +23,7 @@ from pathlib import Path
 from commands import desk as desk_cli
 from commands import review as review_cli
 from shixiang import export as export_mod
-from shixiang import issue_lists
+from shixiang import reports
 from shixiang import settings as env_settings
 from shixiang.changes import CHANGE_LABELS
 from shixiang.config import LEVELS
@@ -206,12 +206,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_export_issues(args: argparse.Namespace) -> int:
     engine = make_engine(args.database_url)
-    library = read_table(engine, "unified_library")
-    issues = read_table(engine, "qc_issues")
     if args.all:
         out_dir = Path(args.out or "var/issue_lists")
         failures: list[tuple[str, str]] = []
-        paths = issue_lists.write_all(library, issues, out_dir, failures)
+        paths = reports.write_all(engine, out_dir, failures)
         print(f"已为 {len(paths)} 个单位导出质检问题清单到 {out_dir}/")
         if failures:
             print(f"错误：{len(failures)} 个单位的质检问题清单导出失败：", file=sys.stderr)
@@ -222,13 +220,13 @@ def cmd_export_issues(args: argparse.Namespace) -> int:
     if not args.unit:
         print("错误：请用 --unit 行政区划代码 指定单位，或用 --all 导出所有单位", file=sys.stderr)
         return 2
-    if args.unit not in set(library["division_code"]):
-        print(f"错误：事项库中没有单位 {args.unit}", file=sys.stderr)
+    known = {code for code, _ in reports.units_in_scope(engine, "")}
+    if args.unit not in known:
+        print(f"错误：事项库中没有单位 {args.unit}（也没有它被拒收的文件或行）", file=sys.stderr)
         return 2
+    path = Path(args.out or f"质检问题清单_{args.unit}.xlsx")
     try:
-        path = issue_lists.write_unit_workbook(
-            library, issues, args.unit, Path(args.out or f"质检问题清单_{args.unit}.xlsx")
-        )
+        reports.write_issue_workbook(reports.unit_issue_list(engine, "", args.unit), path)
     except ExportError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1

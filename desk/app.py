@@ -32,10 +32,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from shixiang import candidates
+from shixiang import candidates, reports
 from shixiang import decisions as dec
 from shixiang.config import LEVEL_LABELS
-from shixiang.desk import accounts, actions, reports
+from shixiang.desk import accounts, actions
 from shixiang.desk.queue import (
     ANY_STATUS,
     ELEMENTS,

@@ -528,3 +528,26 @@ def test_decisions_laid_over_incrementally_equal_a_fresh_read(db: str) -> None:
 
     pd.testing.assert_frame_equal(overlay(third), overlay(fresh))
     assert (second.rows["state"] == "pending").sum() >= 2
+
+
+@pytest.mark.slow
+def test_the_command_line_writes_the_desks_workbook_even_for_a_rejected_only_unit(
+    db: str, tmp_path: Path
+) -> None:
+    """`shixiang export issues` and the desk's download are one workbook (shixiang/reports.py):
+    邻水县's only file was rejected, and it still gets its list with the reason."""
+    import openpyxl
+
+    out = tmp_path / "邻水县.xlsx"
+    args = ["export", "issues", "--unit", "511623000000", "--out", str(out), "--database-url", db]
+    assert cli.main(args) == 0
+    wb = openpyxl.load_workbook(out)
+    rejected = [[c.value for c in r] for r in wb["拒收文件"].iter_rows(min_row=2)]
+    assert any("511623" in str(r[0]) and "编码" in str(r[-1]) for r in rejected), rejected
+    assert (
+        cli.main(
+            ["export", "issues", "--all", "--out", str(tmp_path / "all"), "--database-url", db]
+        )
+        == 0
+    )
+    assert (tmp_path / "all" / "质检问题清单_511623000000.xlsx").is_file()

@@ -18,8 +18,9 @@ import pytest
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from commands import main as cli
-from shixiang import export, issue_lists, review_sheet, store
+from shixiang import export, reports, review_sheet, store
 from shixiang.export import ExportError
+from shixiang.library import build_reuse_stats
 
 COUNTY = "511602000000"
 TOWNSHIP = "511602001000"
@@ -209,7 +210,14 @@ def publish_units(url: str) -> None:
         message="承诺办结时限超过法定办结时限\x1f",
         suggestion="=改为 20",
     )
-    store.publish(store.make_engine(url), {"unified_library": library, "qc_issues": issues})
+    store.publish(
+        store.make_engine(url),
+        {
+            "unified_library": library,
+            "qc_issues": issues,
+            "reuse_stats": build_reuse_stats(library),  # a publish always writes it
+        },
+    )
 
 
 def test_export_issues_all_goes_on_past_a_unit_that_fails(tmp_path: Path, capsys) -> None:
@@ -227,12 +235,13 @@ def test_export_issues_all_goes_on_past_a_unit_that_fails(tmp_path: Path, capsys
     for unit in (COUNTY, VILLAGE):
         path = out / f"质检问题清单_{unit}.xlsx"
         wb = openpyxl.load_workbook(path)
-        assert wb.sheetnames == ["汇总", "质检问题", "未匹配事项", "待核对事项"]
+        assert wb.sheetnames == list(reports.SHEETS)  # the desk's download, the same workbook
         issues = sheet_rows(path, "质检问题")
-        assert issues[1][3] == "水产苗种生产审批" and issues[1][8] == "承诺办结时限超过法定办结时限"
-        assert issues[1][9] == "'=改为 20"
+        assert issues[0][0] == "行政区划代码" and issues[1][0] == unit
+        assert issues[1][4] == "水产苗种生产审批" and issues[1][9] == "承诺办结时限超过法定办结时限"
+        assert issues[1][10] == "'=改为 20"
         unmatched = sheet_rows(path, "未匹配事项")
-        assert unmatched[1][3] == f"事项{unit}" and unmatched[1][5] == "没有相近的目录事项"
+        assert unmatched[1][4] == f"事项{unit}" and unmatched[1][6] == "没有相近的目录事项"
     summary = dict(sheet_rows(out / f"质检问题清单_{COUNTY}.xlsx", "汇总")[1:])
     assert summary["实施主体"] == "区行政审批局"
 
@@ -246,11 +255,9 @@ def test_write_all_raises_after_writing_the_others(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'lib.db'}"
     publish_units(url)
     engine = store.make_engine(url)
-    library = store.read_table(engine, "unified_library")
-    issues = store.read_table(engine, "qc_issues")
     (tmp_path / "out" / f"质检问题清单_{COUNTY}.xlsx").mkdir(parents=True)
     with pytest.raises(ExportError, match=rf"1 个单位.*已导出 2 个.*{COUNTY}"):
-        issue_lists.write_all(library, issues, tmp_path / "out")
+        reports.write_all(engine, tmp_path / "out")
     assert len(files_in(tmp_path / "out")) == 2
 
 

@@ -12,7 +12,7 @@ from dev import synth
 from pipelines.definitions import build_definitions
 from pipelines.jobs import NIGHTLY_JOB_NAME
 from pipelines.resources import ShixiangSettings
-from shixiang import expectations, ingest, issue_lists, library, matching, rules, store
+from shixiang import expectations, ingest, library, matching, reports, rules, store
 from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
 
 
@@ -145,14 +145,23 @@ def test_unit_issue_workbook(tmp_path: Path) -> None:
             "suggestion": "承诺办结时限应不超过法定办结时限",
         }
     )
-    paths = issue_lists.write_all(library_rows, issues, tmp_path)
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'lib.db'}")
+    store.publish(
+        engine,
+        {
+            "unified_library": library_rows,
+            "qc_issues": issues,
+            "reuse_stats": library.build_reuse_stats(library_rows),
+        },
+    )
+    paths = reports.write_all(engine, tmp_path / "out")
     assert [p.name for p in paths] == ["质检问题清单_511602000000.xlsx"]
     wb = openpyxl.load_workbook(paths[0])
-    assert wb.sheetnames == ["汇总", "质检问题", "未匹配事项", "待核对事项"]
+    assert wb.sheetnames == list(reports.SHEETS)
     ws = wb["质检问题"]
-    assert [c.value for c in ws[1]][:4] == ["文件", "行号", "实施主体", "事项名称"]
-    assert ws["H2"].value == "错误" and ws.freeze_panes == "A2" and ws.auto_filter.ref
-    assert wb["未匹配事项"]["D2"].value == '\'=HYPERLINK("x")'  # never a formula
-    assert "食品经营许可（新办）" in wb["待核对事项"]["G2"].value
+    assert [c.value for c in ws[1]][:5] == ["行政区划代码", "文件", "行号", "实施主体", "事项名称"]
+    assert ws["I2"].value == "错误" and ws.freeze_panes == "A2" and ws.auto_filter.ref
+    assert wb["未匹配事项"]["E2"].value == '\'=HYPERLINK("x")'  # never a formula
+    assert "食品经营许可（新办）" in wb["待核对事项"]["H2"].value
     summary = {r[0].value: r[1].value for r in wb["汇总"].iter_rows(min_row=2)}
     assert summary["行政区划代码"] == "511602000000" and summary["质检问题"] == "1"

@@ -1,10 +1,14 @@
-"""The desk's reports: a scope's issue list (质检问题清单) and its statistics (统计查询).
+"""Reports by scope: the issue list (质检问题清单) a unit receives and the statistics (统计查询).
+
+The review desk shows them; ``shixiang export issues`` writes the same issue lists as .xlsx
+(one per unit with work, :func:`write_all`), so a unit's workbook is one thing wherever it
+comes from — including a unit whose only file was rejected.
 
 Everything here reads the published tables (``unified_library``, ``qc_issues``,
 ``reuse_stats``, ``rejected_files``, ``rejected_rows``, ``library_changes``, ``publications``)
 and takes the user's scope prefix first: a 12-digit 行政区划代码 is in scope when it starts with
-the prefix (``""``: every unit). The database filters by the prefix (``LIKE 'prefix%'``) and
-every frame is filtered again in pandas, so nothing outside the scope is ever returned.
+the prefix (``""``: every unit). The database filters by the prefix (a range of codes, which the
+indexes on ``division_code`` serve) and every frame is filtered again in pandas, so nothing outside the scope is ever returned.
 
 Rejected files have no 行政区划代码 of their own: a file belongs to the unit named by its file
 name's leading digits (``county/511602_广安区_实施清单.csv`` → 511602000000, padded with zeros
@@ -44,17 +48,36 @@ from shixiang.config import (
     TIMEZONE,
 )
 from shixiang.desk.scope import ScopeError, code_range, in_scope, level_of, valid_code
-from shixiang.export import write_xlsx
-from shixiang.issue_lists import (
-    CANDIDATE_HEADERS,
-    ISSUE_HEADERS,
-    ROW_HEADERS,
-    SEVERITY_LABELS,
-)
+from shixiang.export import ExportError, write_xlsx
 from shixiang.rules import SEVERITY_ERROR, SEVERITY_WARNING, TITLES
 from shixiang.tables import CHANGE_COLUMNS, OUTPUT_TABLES, publications
 
 # --- constants the web layer may show ---------------------------------------------------------
+
+# Chinese headers of the issue list's sheets (the unit's workbook is a public contract).
+SEVERITY_LABELS = {SEVERITY_ERROR: "错误", "warning": "警告"}
+
+ISSUE_HEADERS = {
+    "source_file": "文件",
+    "source_row": "行号",
+    "agency": "实施主体",
+    "item_name": "事项名称",
+    "business_code": "业务办理项编码",
+    "rule_id": "规则",
+    "element": "要素",
+    "severity": "严重程度",
+    "message": "问题描述",
+    "suggestion": "整改建议",
+}
+ROW_HEADERS = {
+    "source_file": "文件",
+    "source_row": "行号",
+    "agency": "实施主体",
+    "item_name": "事项名称",
+    "claimed_code": "填报的基本编码",
+    "explanation": "说明",
+}
+CANDIDATE_HEADERS = {f"candidate_{i}": f"候选{i}（编码 名称 相似度）" for i in (1, 2, 3)}
 
 SHEET_SUMMARY = "汇总"
 SHEET_ISSUES = "质检问题"
@@ -379,9 +402,9 @@ def unit_issue_list(
     the scope: ``ScopeError`` otherwise), as sheets with Chinese headers, in this order:
 
     * ``汇总``: columns ``项目, 数值`` (every value text);
-    * ``质检问题``: ``行政区划代码`` + the headers of :data:`issue_lists.ISSUE_HEADERS`
+    * ``质检问题``: ``行政区划代码`` + the headers of :data:`ISSUE_HEADERS`
       (严重程度 as 错误/警告, 整改建议 included);
-    * ``未匹配事项``: ``行政区划代码`` + :data:`issue_lists.ROW_HEADERS`;
+    * ``未匹配事项``: ``行政区划代码`` + :data:`ROW_HEADERS`;
     * ``待核对事项``: the same + three candidate columns ``候选1（编码 名称 相似度）`` …;
     * ``拒收文件``: :data:`REJECTED_FILE_HEADERS` values;
     * ``拒收行``: :data:`REJECTED_ROW_HEADERS` values.
@@ -1022,3 +1045,49 @@ def svg_stacked_bar_chart(
         height=top + len(items) * _ROW + 4,
         body=body,
     )
+
+
+# --- every unit's workbook (shixiang export issues --all) --------------------------------------
+
+
+def units_with_work(engine: Engine) -> list[str]:
+    """Units that have a quality issue, a row in review or unmatched, or a rejected file or
+    row (by its file name or its own code), sorted."""
+    stats = _read(engine, "reuse_stats", ["scope", "division_code", "review", "unmatched"], "")
+    stats = stats.loc[stats["scope"] == "unit"]
+    open_rows = stats.loc[(stats["review"] > 0) | (stats["unmatched"] > 0), "division_code"]
+    table = OUTPUT_TABLES["qc_issues"]
+    with_issues: list[str] = []
+    if _has_table(engine, "qc_issues"):
+        with engine.connect() as conn:
+            with_issues = list(conn.execute(select(table.c.division_code).distinct()).scalars())
+    files, rows = _rejected(engine, "")
+    codes = {*open_rows, *with_issues, *files["division_code"], *rows["division_code"]}
+    return sorted(c for c in codes if isinstance(c, str) and valid_code(c))
+
+
+def write_all(
+    engine: Engine, out_dir: Path, failures: list[tuple[str, str]] | None = None
+) -> list[Path]:
+    """One workbook per unit with work into ``out_dir`` (``质检问题清单_<code>.xlsx``). A unit
+    whose workbook cannot be written is added to ``failures`` as (unit, reason) and leaves no
+    file; without a ``failures`` list the first failure is raised once every other unit has
+    been written. Returns the paths written."""
+    written: list[Path] = []
+    failed: list[tuple[str, str]] = []
+    for unit in units_with_work(engine):
+        path = Path(out_dir) / f"质检问题清单_{unit}.xlsx"
+        try:
+            written.append(write_issue_workbook(unit_issue_list(engine, "", unit), path))
+        except ExportError as exc:
+            failed.append((unit, str(exc)))
+        except Exception as exc:  # a unit's data the sheets cannot be built from
+            failed.append((unit, f"无法生成 {path}：{type(exc).__name__}：{exc}"))
+    if failures is not None:
+        failures.extend(failed)
+    elif failed:
+        raise ExportError(
+            f"{len(failed)} 个单位的质检问题清单导出失败（已导出 {len(written)} 个）："
+            + "；".join(f"{unit}：{reason}" for unit, reason in failed)
+        )
+    return written
