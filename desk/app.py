@@ -44,6 +44,7 @@ from shixiang.desk.queue import (
     STATE_LABELS,
     STATUS_LABELS,
     DeskData,
+    local_times,
 )
 from shixiang.desk.scope import ScopeError, in_scope, valid_code
 from shixiang.store import make_engine
@@ -62,7 +63,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 ISSUE_ROWS_SHOWN = 50
-SAME_NAME_SHOWN = 100  # rows with the same name listed on a row's page  # rows of each issue-list sheet on the page (the download has all)
+SAME_NAME_SHOWN = 100
+AUDIT_SHOWN = 500  # latest audit events on /audit  # rows with the same name listed on a row's page  # rows of each issue-list sheet on the page (the download has all)
 WARM_SECONDS = 30  # how often the desk looks for a new publish between requests
 FILTER_PARAMS = (*[f.param for f in FACETS], "q")
 
@@ -107,6 +109,7 @@ def create_app(
         DECISION_LABELS=dec.DECISION_LABELS,
         query=_query,
         ANY_STATUS=ANY_STATUS,
+        AUDIT_LABELS=accounts.AUDIT_LABELS,
     )
     templates.env.filters["first_candidate"] = _first_candidate
     templates.env.filters["cell"] = _cell
@@ -411,6 +414,16 @@ def create_app(
             unit=unit,
         )
 
+    def audit(request: Request) -> Response:
+        """The audit log (logins, refusals, out-of-scope attempts): the province role only."""
+        user = need_user(request)
+        if not user.is_province:
+            return forbidden(request, user, "audit log")
+        events = accounts.audit_log(engine, limit=AUDIT_SHOWN)
+        for e in events:
+            e["at"] = local_times([e["at"]]).iloc[0]
+        return render(request, "audit.html", user, events=events)
+
     def issues(request: Request) -> Response:
         user = need_user(request)
         unit = request.query_params.get("unit", "") or None
@@ -454,6 +467,7 @@ def create_app(
         Route("/decide", decide, methods=["POST"]),
         Route("/bulk", bulk, methods=["POST"]),
         Route("/history", history),
+        Route("/audit", audit),
         Route("/issues", issues),
         Route("/issues.xlsx", issues_xlsx),
         Route("/stats", stats),

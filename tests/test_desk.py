@@ -551,3 +551,13 @@ def test_the_command_line_writes_the_desks_workbook_even_for_a_rejected_only_uni
         == 0
     )
     assert (tmp_path / "all" / "质检问题清单_511623000000.xlsx").is_file()
+
+
+@pytest.mark.slow
+def test_the_audit_log_is_for_the_province_role(db: str) -> None:
+    town = login(db, "town")
+    town.get("/row?" + urlencode({"id": "county/nothing.csv:1"}))
+    assert town.get("/audit").status_code == 403  # and that attempt is itself logged
+    page = login(db, "prov").get("/audit")
+    assert page.status_code == 200
+    assert "越权访问（已拒绝）" in page.text and "town" in page.text

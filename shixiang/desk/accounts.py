@@ -30,6 +30,16 @@ _hasher = PasswordHasher()
 MIN_PASSWORD = 8
 
 
+AUDIT_LABELS: dict[str, str] = {
+    "login": "登录",
+    "login_failed": "登录失败",
+    "login_throttled": "登录被限流",
+    "logout": "退出",
+    "forbidden": "越权访问（已拒绝）",
+    "csrf_refused": "表单校验失败（已拒绝）",
+}
+
+
 class AccountError(ValueError):
     """A user that cannot be created or changed; the message says why (in Chinese)."""
 
