@@ -4,19 +4,16 @@ Plain helpers and constants are in tests/helpers.py (test modules import them fr
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.helpers import (
     CATALOGUE_HEADER,
     CATALOGUE_ROWS,
     ITEM_HEADER,
-    PG_ADMIN_URL,
+    fresh_postgres_database,
     write_csv,
     write_xlsx,
 )
@@ -131,22 +128,8 @@ def pg_url() -> Iterator[str]:
     Skips with the reason when no server is reachable, unless SHIXIANG_REQUIRE_POSTGRES=1 (CI),
     where it fails instead.
     """
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"shixiang_test_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        if os.environ.get("SHIXIANG_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required (SHIXIANG_REQUIRE_POSTGRES=1) but unreachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
+    with fresh_postgres_database() as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,9 @@ conftest: conftest holds the fixtures, this module the plain helpers and constan
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -131,3 +134,27 @@ def write_xlsx(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=header).to_excel(path, index=False)
     return path
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str = "shixiang_test") -> Iterator[str]:
+    """A new PostgreSQL database (its SQLAlchemy URL), dropped afterwards. Skips the test when
+    no server is reachable, unless SHIXIANG_REQUIRE_POSTGRES=1 (CI), where it fails instead."""
+    import pytest
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        if os.environ.get("SHIXIANG_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required (SHIXIANG_REQUIRE_POSTGRES=1) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

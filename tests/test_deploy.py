@@ -1,0 +1,59 @@
+"""The production instance (deploy/dagster.yaml): Dagster's own storage on PostgreSQL.
+
+A run started with that instance lands in PostgreSQL (runs, event log), where the webserver,
+the daemon and workers on other machines all read it; a real server, as in production.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import create_engine, text
+
+from commands import main as cli
+from tests.helpers import fresh_postgres_database
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_run_on_the_production_instance_is_stored_in_postgres(
+    mini_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    with fresh_postgres_database("shixiang_dagster") as url:
+        dagster_url = url.replace("postgresql+psycopg://", "postgresql+psycopg2://")
+        monkeypatch.setenv("DAGSTER_HOME", str(home))
+        monkeypatch.setenv("DAGSTER_PG_URL", dagster_url)
+        library = f"sqlite:///{tmp_path / 'lib.db'}"
+        argv = [
+            "run",
+            "--data-dir",
+            str(mini_dir),
+            "--database-url",
+            library,
+            "--log-level",
+            "ERROR",
+        ]
+        assert cli.main(argv) == 0
+
+        with dg.DagsterInstance.get() as instance:
+            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+            assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+            assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
+            (run,) = instance.get_runs()
+            assert run.is_success and run.tags["shixiang/source"] == "cli"
+        engine = create_engine(url)
+        with engine.connect() as conn:  # the rows are in PostgreSQL itself, not in a local file
+            runs = conn.execute(text("SELECT run_id, status FROM runs")).all()
+            events = conn.execute(text("SELECT count(*) FROM event_logs")).scalar_one()
+        engine.dispose()
+        assert [(r.run_id, r.status) for r in runs] == [(run.run_id, "SUCCESS")]
+        assert events > 50
+        assert not list(home.glob("storage/**/*.db"))  # nothing fell back to SQLite files
