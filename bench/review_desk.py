@@ -56,7 +56,7 @@ from starlette.testclient import TestClient  # noqa: E402
 from desk.app import create_app  # noqa: E402
 from shixiang.desk import accounts  # noqa: E402
 from shixiang.desk.queue import OPEN_STATUSES, PAGE_SIZE, DeskData  # noqa: E402
-from shixiang.desk.scope import PROVINCE, UNIT, level_of, scope_prefix  # noqa: E402
+from shixiang.scope import PROVINCE, UNIT, level_of, scope_prefix  # noqa: E402
 from shixiang.store import make_engine, publications, safe_url, steward_decisions  # noqa: E402
 
 PASSWORD = "bench-desk-password"

@@ -16,7 +16,7 @@ import os
 import sys
 
 from shixiang.desk import accounts
-from shixiang.desk.scope import ROLES, UNIT
+from shixiang.scope import ROLES, UNIT
 from shixiang.store import make_engine, safe_url
 
 DEFAULT_HOST = "127.0.0.1"

@@ -46,7 +46,7 @@ from shixiang.desk.queue import (
     DeskData,
     local_times,
 )
-from shixiang.desk.scope import ScopeError, in_scope, valid_code
+from shixiang.scope import ScopeError, in_scope, valid_code
 from shixiang.store import make_engine
 
 HERE = Path(__file__).parent

@@ -47,9 +47,9 @@ from shixiang.config import (
     STATUS_UNMATCHED,
     TIMEZONE,
 )
-from shixiang.desk.scope import ScopeError, code_range, in_scope, level_of, valid_code
 from shixiang.export import ExportError, write_xlsx
 from shixiang.rules import SEVERITY_ERROR, SEVERITY_WARNING, TITLES
+from shixiang.scope import ScopeError, code_range, in_scope, level_of, valid_code
 from shixiang.tables import CHANGE_COLUMNS, OUTPUT_TABLES, publications
 
 # --- constants the web layer may show ---------------------------------------------------------

@@ -22,7 +22,7 @@ from shixiang import decisions as dec
 from shixiang import tables
 from shixiang.desk import accounts
 from shixiang.desk.queue import DeskData
-from shixiang.desk.scope import code_range, in_scope, level_of, scope_prefix
+from shixiang.scope import code_range, in_scope, level_of, scope_prefix
 from shixiang.store import make_engine, read_table
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,9 +22,9 @@ from sqlalchemy import Engine
 from commands import main as cli
 from shixiang import reports, store
 from shixiang.changes import CHANGE_LABELS
-from shixiang.desk.scope import ScopeError
 from shixiang.library import build_reuse_stats
 from shixiang.reports import CANDIDATE_HEADERS, ISSUE_HEADERS, ROW_HEADERS
+from shixiang.scope import ScopeError
 from shixiang.tables import LIBRARY_COLUMNS
 from tests.helpers import SAMPLE_DIR
 

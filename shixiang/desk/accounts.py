@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 
-from shixiang.desk.scope import PROVINCE, ROLES, UNIT, scope_prefix, valid_code
+from shixiang.scope import PROVINCE, ROLES, UNIT, scope_prefix, valid_code
 from shixiang.tables import desk_audit, desk_settings, desk_users, metadata
 
 _hasher = PasswordHasher()

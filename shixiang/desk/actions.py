@@ -1,7 +1,7 @@
 """What a steward does at the desk, as steward decisions (the same store and rules as the CLI).
 
 Every function checks the row against the user's scope first and raises
-:class:`~shixiang.desk.scope.ScopeError` for a row outside it. "Every identical name within
+:class:`~shixiang.scope.ScopeError` for a row outside it. "Every identical name within
 my scope" is one ``all`` decision for the province role; for a unit steward it is one ``row``
 decision per unit of the scope that wrote the name, so it never reaches another unit.
 """
@@ -17,7 +17,7 @@ from shixiang import candidates, store
 from shixiang import decisions as dec
 from shixiang.desk.accounts import User
 from shixiang.desk.queue import STATE_PENDING, Snapshot
-from shixiang.desk.scope import ScopeError, in_scope
+from shixiang.scope import ScopeError, in_scope
 
 SOURCE = "desk"
 ACTIONS: dict[str, str] = {
