@@ -3,6 +3,7 @@
     python bench/scale.py                 # ~500,000 rows (the issue's target size)
     python bench/scale.py --rows 60000    # any size; --scale 50 asks for 50x the demo instead
     python bench/scale.py --small         # the CI-sized version (proves the script works)
+    python bench/scale.py --model independent --out /tmp/indep500k   # noise not from the matcher
 
 Prints wall time and peak memory (max RSS) of: generating the province, reading it, the
 matching step (decide every row), the per-row ``rapidfuzz.process.extractOne(WRatio)`` baseline
@@ -33,6 +34,37 @@ from shixiang import ingest, matching  # noqa: E402
 from shixiang.config import LEVELS  # noqa: E402
 
 
+def independent_province(out: Path, rows: int, seed: int = 1) -> dict[str, object]:
+    """The independent noise model (``bench/noise_model.py``) at scale.
+
+    Its own province has 48 units, and a unit never lists an item twice, so it stops at
+    ~27,000 rows. Here the same generator gets a larger province: 4 cities of 40 counties,
+    800 townships and 600 villages (1,565 units; room for ~550,000 rows); names, noise, claims
+    and formats are the model's own. Nothing of the matcher's vocabulary is used.
+    """
+    sys.path.insert(0, str(REPO / "bench"))
+    import noise_model
+
+    make_units = noise_model.make_units
+
+    def many_units(rng):  # the model's make_units with the counts raised
+        ri = rng.randint
+        rng.randint = lambda a, b: (
+            {(3, 4): 40, (16, 20): 800, (10, 14): 600}.get((a, b)) or ri(a, b)
+        )
+        try:
+            units = make_units(rng)
+        finally:
+            del rng.randint
+        return units
+
+    noise_model.make_units = many_units
+    try:
+        return noise_model.generate_province(out, seed=seed, rows=rows)
+    finally:
+        noise_model.make_units = make_units
+
+
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -48,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--small", action="store_true", help="CI size: 20,000 rows, baseline on 300 rows"
     )
+    ap.add_argument(
+        "--model",
+        choices=("synth", "independent"),
+        default="synth",
+        help="synth: dev/synth (the matcher's vocabulary); independent: bench/noise_model.py at "
+        "scale (noise the matcher's authors did not write; see independent_province)",
+    )
+    ap.add_argument("--seed", type=int, default=1, help="seed of the independent model")
     ap.add_argument("--baseline-sample", type=int, default=2000)
     ap.add_argument(
         "--out", type=Path, default=None, help="where to generate (default: a temp dir, removed)"
@@ -62,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, object] = {}
     try:
         t = time.perf_counter()
-        if args.scale:
+        if args.model == "independent":
+            counts = independent_province(out, args.rows, args.seed)
+            counts.pop("per_variation", None)
+        elif args.scale:
             counts = synth.generate_province(
                 out, scale=args.scale, broken_files=False, xlsx_share=0.02
             )

@@ -17,6 +17,7 @@ model's business (:mod:`shixiang.names`).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from shixiang.cleaning import CLOSE, ENUM, OPEN, SEP, SPACE, STOP
 
@@ -79,12 +80,22 @@ _STRONG_SEPARATORS = SEP + STOP
 _WEAK_SEPARATORS = ENUM + SPACE
 _SEPARATORS = _STRONG_SEPARATORS + _WEAK_SEPARATORS
 _END_PUNCT = _SEPARATORS
-_SPACES = str.maketrans(dict.fromkeys(SPACE))
 
 
-def _runs(text: str, separators: str = _SEPARATORS) -> list[str]:
+@lru_cache(maxsize=4096)
+def _run_splitter(separators: str) -> re.Pattern[str]:
+    return re.compile("([" + re.escape(separators) + "]+)")
+
+
+@lru_cache(maxsize=8192)
+def _runs(text: str, separators: str = _SEPARATORS) -> tuple[str, ...]:
     """The name as alternating runs of text and of separators; a separator inside brackets
-    belongs to its text run (县（市、区）级, （村（社区）级/省本级）)."""
+    belongs to its text run (县（市、区）级, （村（社区）级/省本级）).
+
+    Cached: :func:`peel` asks for the runs of the same text several times per layer (both
+    ends, the repetition check). Without a bracket, one regular-expression split does it."""
+    if OPEN not in text:  # no bracket: every separator is at depth 0
+        return tuple(r for r in _run_splitter(separators).split(text) if r)
     runs: list[list[str]] = []
     kinds: list[bool] = []  # True for a run of separators
     depth = 0
@@ -99,15 +110,14 @@ def _runs(text: str, separators: str = _SEPARATORS) -> list[str]:
         else:
             runs.append([ch])
             kinds.append(is_sep)
-    return ["".join(r) for r in runs]
-
-
-_NO_BRACKETS = str.maketrans(dict.fromkeys(OPEN + CLOSE + SPACE))
+    return tuple("".join(r) for r in runs)
 
 
 def is_level_marker(text: str) -> bool:
     """True when ``text`` is made only of level words (县级, 市级/县级, 县(市、区)级, 市本级)."""
-    return bool(text) and bool(LEVEL_MARKER.fullmatch(text.translate(_NO_BRACKETS)))
+    return bool(text) and bool(
+        LEVEL_MARKER.fullmatch(text.replace(OPEN, "").replace(CLOSE, "").replace(SPACE, ""))
+    )
 
 
 # Departments as units abbreviate them (区人社局, X【行政审批】, X（税务）, X_住建).
@@ -206,7 +216,7 @@ def _decoration(part: str, sep: str) -> str:
     营业场所 ends in 所 too. Behind a space or comma it may be an owner, a stray space inside
     the name (对政府 采购…, 城镇排水与污水处 理设施…) or an item of a list (博物馆、图书馆…).
     Numbers behind a space or comma (1 X, 第二 类…) may be numbering or the name's own start."""
-    part = part.translate(_SPACES)
+    part = part.replace(SPACE, "")
     if is_code(part):
         return "code"
     if is_level_marker(part):
@@ -236,7 +246,7 @@ def _separated(text: str, side: str, greedy: bool) -> tuple[str, str, list[str]]
         if k + 1 >= len(order) or (k > 1 and order[k - 2].strip(SPACE)):
             break  # no more runs, or a real separator inside the part
         part_runs, sep = order[:k], order[k]
-        part = "".join(part_runs if side == "head" else part_runs[::-1]).translate(_SPACES)
+        part = "".join(part_runs if side == "head" else part_runs[::-1]).replace(SPACE, "")
         rest_runs = order[k + 1 :]
         rest = "".join(rest_runs if side == "head" else rest_runs[::-1])
         if len(part) < 2 or len(rest) < 4 or len(part) > 32:
@@ -316,7 +326,7 @@ def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tupl
                 take(kind)
         if text.endswith(CLOSE):
             start = _trailing_group_start(text)
-            content = text[start + 1 : -1].translate(_SPACES)
+            content = text[start + 1 : -1].replace(SPACE, "")
             if start >= 4 and is_code(content):
                 text = text[:start]
                 take("code")
@@ -333,11 +343,14 @@ def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tupl
     if greedy:
         return text, tuple(kinds), ()
     readings = [peel(rest, greedy=True)[0] for rest in maybe]
-    readings.append(peel(original, greedy=True)[0])
+    if maybe:
+        # Greedy peeling takes a different turn only where this pass noted a maybe; without
+        # one it ends on ``text`` itself, which is no reading (filtered out below).
+        readings.append(peel(original, greedy=True)[0])
     # A cell may hold more than the name (事项名称：X, 主项/X, X|行政许可, X_住建): each part
     # that separators set apart is also a reading.
     # Only a real separator sets such a part apart: spaces and list commas are inside names.
-    runs = _runs(text.translate(_SPACES), _STRONG_SEPARATORS)
+    runs = _runs(text.replace(SPACE, ""), _STRONG_SEPARATORS)
     if runs and runs[0][0] in _STRONG_SEPARATORS:
         runs = runs[1:]
     for i in range(2, len(runs), 2):  # drop the parts before or after a separator
@@ -348,7 +361,7 @@ def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tupl
     if latin != text:
         readings.append(latin)
     readings = [
-        r for r in dict.fromkeys(readings) if r.translate(_SPACES) != text.translate(_SPACES)
+        r for r in dict.fromkeys(readings) if r.replace(SPACE, "") != text.replace(SPACE, "")
     ]
     return text, tuple(kinds), tuple(readings)
 
@@ -360,13 +373,13 @@ def _unrepeated(text: str, take) -> str:
         if once != text:
             text = once
             take("repetition")
-    bare = text.translate(_SPACES)
+    bare = text.replace(SPACE, "")
     half = len(bare) // 2
     if len(bare) >= 8 and len(bare) % 2 == 0 and bare[:half] == bare[half:]:
         take("repetition")
         return bare[:half]
     runs = _runs(text)
-    first = runs[0].translate(_SPACES) if runs else ""
+    first = runs[0].replace(SPACE, "") if runs else ""
     if len(runs) == 3 and len(first) >= 4 and runs[0][0] not in _SEPARATORS and first == runs[2]:
         take("repetition")
         return runs[0]

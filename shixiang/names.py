@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from pypinyin.pinyin_dict import pinyin_dict
@@ -396,12 +396,15 @@ def parse_name(raw: str, loose: bool = False) -> NameParts:
     # are noise, like every other invisible character.
     parts = parse_text(text.replace(SPACE, ""), loose)
     notes = (*removed, *(PEEL_LABELS[k] for k in peeled), *parts.notes)
-    return replace(
-        parts,
-        raw=str(raw),
-        notes=tuple(dict.fromkeys(notes)),
-        readings=tuple(t.replace(SPACE, "") for t in maybe),
-        truncated=_cut_off(str(raw)),
+    # dataclasses.replace without its per-call field introspection (every field has init=True)
+    return NameParts(
+        **{
+            **parts.__dict__,
+            "raw": str(raw),
+            "notes": tuple(dict.fromkeys(notes)),
+            "readings": tuple(t.replace(SPACE, "") for t in maybe),
+            "truncated": _cut_off(str(raw)),
+        }
     )
 
 
