@@ -35,6 +35,9 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	@echo "  $(BIN)/shixiang export unified_library --out var/unified_library.xlsx"
 	@echo "Open the Dagster UI (lineage, checks, schedule, sensor; this run is in its history):"
 	@echo "  make dev    then browse http://127.0.0.1:3000"
+	@echo "Review in the browser (the stewards' desk):"
+	@echo "  $(BIN)/shixiang desk user add admin --role province --database-url sqlite:///var/shixiang.db"
+	@echo "  make desk   then browse http://127.0.0.1:8300"
 
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml
