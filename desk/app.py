@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-import pandas as pd
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -32,7 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from shixiang import candidates, reports
+from shixiang import candidates, reports, store
 from shixiang import decisions as dec
 from shixiang.config import LEVEL_LABELS
 from shixiang.desk import accounts, actions
@@ -44,6 +43,7 @@ from shixiang.desk.queue import (
     STATE_LABELS,
     STATUS_LABELS,
     DeskData,
+    cell_text,
     local_times,
 )
 from shixiang.scope import ScopeError, in_scope, valid_code
@@ -112,7 +112,7 @@ def create_app(
         AUDIT_LABELS=accounts.AUDIT_LABELS,
     )
     templates.env.filters["first_candidate"] = _first_candidate
-    templates.env.filters["cell"] = _cell
+    templates.env.filters["cell"] = cell_text
     templates.env.globals["SHOWN"] = ISSUE_ROWS_SHOWN
     templates.env.globals["SAME_NAME_SHOWN"] = SAME_NAME_SHOWN
 
@@ -305,7 +305,7 @@ def create_app(
             return forbidden(request, user, str(e))
         q = request.query_params.get("search", "")
         same = snap.same_name(user.prefix, row["name_key"])
-        history = actions.unit_history(engine, snap, user, name_key=row["name_key"])
+        history = actions.unit_history(snap, user, name_key=row["name_key"])
         history = history.loc[
             history["division_code"].isna() | (history["division_code"] == row["division_code"])
         ]
@@ -360,7 +360,7 @@ def create_app(
             return RedirectResponse(
                 "/row?" + urlencode({"id": row_id, "back": back}), status_code=303
             )
-        n = await run_in_threadpool(actions.record, engine, made)
+        n = await run_in_threadpool(store.record_decisions, engine, made)
         what = dec.DECISION_LABELS.get(made[0].decision, made[0].decision)
         request.session["flash"] = {
             "kind": "ok",
@@ -388,7 +388,7 @@ def create_app(
                 count=len(targets),
             )
         made = actions.bulk_decisions(snap, user, targets)
-        n = await run_in_threadpool(actions.record, engine, made)
+        n = await run_in_threadpool(store.record_decisions, engine, made)
         request.session["flash"] = {
             "kind": "ok",
             "text": f"已批量确认 {n} 行（第一候选）。下次发布后生效。",
@@ -401,7 +401,7 @@ def create_app(
         unit = request.query_params.get("unit", "")
         if unit and not in_scope(user.prefix, unit):
             return forbidden(request, user, f"history unit={unit}")
-        h = actions.unit_history(engine, snap, user)
+        h = actions.unit_history(snap, user)
         if unit:
             h = h.loc[h["division_code"].isna() | (h["division_code"] == unit)]
         return render(
@@ -558,13 +558,6 @@ def _records(frame) -> list[dict]:
 def _first_candidate(cell: str) -> str:
     cands = candidates.decode(cell)
     return f"{cands[0].name}（{cands[0].business_code}）" if cands else ""
-
-
-def _cell(value: object) -> str:
-    """A table cell's text: empty for a missing value (never "nan" or "None")."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    return str(value)
 
 
 def _local_path(value: str | None, default: str = "/queue") -> str:

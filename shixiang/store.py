@@ -307,7 +307,12 @@ def read_decisions(engine: Engine) -> pd.DataFrame:
     """Every recorded decision, oldest first."""
     ensure_schema(engine)
     with engine.connect() as conn:
-        return pd.read_sql(select(steward_decisions).order_by(steward_decisions.c.id), conn)
+        return decisions_frame(conn)
+
+
+def decisions_frame(conn) -> pd.DataFrame:
+    """Every recorded decision, oldest first, on an open connection (the table exists)."""
+    return pd.read_sql(select(steward_decisions).order_by(steward_decisions.c.id), conn)
 
 
 def safe_url(url: str) -> str:

@@ -158,3 +158,18 @@ def fresh_postgres_database(prefix: str = "shixiang_test") -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module named by an import statement of the file, top level or inside a function
+    (``from a import b`` names ``a`` and ``a.b``): what layout tests read instead of importing."""
+    import ast
+
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+            out |= {f"{node.module}.{a.name}" for a in node.names}
+    return out

@@ -151,38 +151,9 @@ def test_user_commands(tmp_path: Path, capsys, monkeypatch) -> None:
     url = f"sqlite:///{tmp_path / 'users.db'}"
     monkeypatch.setenv("SHIXIANG_DESK_PASSWORD", PASSWORD)
     base = ["desk", "user"]
-    assert (
-        cli.main(
-            [
-                *base,
-                "add",
-                "wu",
-                "--role",
-                "unit",
-                "--division-code",
-                "511602001000",
-                "--database-url",
-                url,
-            ]
-        )
-        == 0
-    )
-    assert (
-        cli.main(
-            [
-                *base,
-                "add",
-                "wu",
-                "--role",
-                "unit",
-                "--division-code",
-                "511602001000",
-                "--database-url",
-                url,
-            ]
-        )
-        == 2
-    )
+    add_wu = [*base, "add", "wu", "--role", "unit", "--division-code", "511602001000"]
+    assert cli.main([*add_wu, "--database-url", url]) == 0
+    assert cli.main([*add_wu, "--database-url", url]) == 2
     assert "已存在" in capsys.readouterr().err
     assert cli.main([*base, "add", "x", "--role", "unit", "--database-url", url]) == 2
     assert "行政区划代码" in capsys.readouterr().err

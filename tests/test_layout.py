@@ -7,12 +7,13 @@ actually gets loaded.
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import imported_modules
 
 REPO = Path(__file__).resolve().parents[1]
 CORE = REPO / "shixiang"
@@ -23,22 +24,10 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path) -> set[str]:
-    """Every module named by an import statement of the file (top level or nested)."""
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-        if isinstance(node, ast.Import):
-            out |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.add(node.module)
-            out |= {f"{node.module}.{a.name}" for a in node.names}
-    return out
-
-
 def core_graph() -> dict[str, set[str]]:
     modules = {_module_name(p): p for p in CORE.rglob("*.py")}
     return {
-        name: {m for m in _imports(path) if m in modules and m not in (name, "shixiang")}
+        name: {m for m in imported_modules(path) if m in modules and m not in (name, "shixiang")}
         for name, path in modules.items()
     }
 
@@ -99,7 +88,7 @@ def test_the_core_imports_no_shell(shell_only: str) -> None:
         in_gx_layer = name in gx_layer or name.startswith("shixiang.gx")
         if shell_only in ("great_expectations", "jinja2") and in_gx_layer:  # GX renders with Jinja
             continue
-        if any(m == shell_only or m.startswith(shell_only + ".") for m in _imports(path)):
+        if any(m == shell_only or m.startswith(shell_only + ".") for m in imported_modules(path)):
             offenders.append(name)
     assert offenders == []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 import io
 import subprocess
@@ -23,6 +22,7 @@ from dev.synth import (
     clean_name,
     generate_province,
 )
+from tests.helpers import imported_modules
 
 LEVELS = ("province", "city", "county", "township", "village")
 REPO = Path(__file__).resolve().parents[1]
@@ -234,24 +234,12 @@ def test_refuses_non_empty_output(demo: tuple[Path, dict]) -> None:
 
 
 # --- Where the generator lives -----------------------------------------------------------------
-def _imported(path: Path) -> set[str]:
-    """Every module named by an import statement of the file (top level or nested)."""
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-        if isinstance(node, ast.Import):
-            out |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.add(node.module)
-            out |= {f"{node.module}.{a.name}" for a in node.names}
-    return out
-
-
 def _importers(files: list[Path], modules: tuple[str, ...], root: Path = REPO) -> list[str]:
     """``path: module`` for every import of one of ``modules`` (or of a submodule) in files."""
     return sorted(
         f"{path.relative_to(root)}: {name}"
         for path in files
-        for name in _imported(path)
+        for name in imported_modules(path)
         if any(name == m or name.startswith(m + ".") for m in modules)
     )
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
-from sqlalchemy import Engine
 
-from shixiang import candidates, store
+from shixiang import candidates
 from shixiang import decisions as dec
 from shixiang.desk.accounts import User
 from shixiang.desk.queue import STATE_PENDING, Snapshot
@@ -151,16 +150,11 @@ def bulk_decisions(snap: Snapshot, user: User, targets: pd.DataFrame) -> list[de
     return out
 
 
-def record(engine: Engine, decisions: list[dec.Decision]) -> int:
-    return store.record_decisions(engine, decisions)
-
-
-def unit_history(
-    engine: Engine, snap: Snapshot, user: User, name_key: str | None = None
-) -> pd.DataFrame:
+def unit_history(snap: Snapshot, user: User, name_key: str | None = None) -> pd.DataFrame:
     """Decisions the user may see, newest first: row decisions on units in scope, and
-    province-wide decisions on names written in the scope."""
-    h = store.read_decisions(engine)
+    province-wide decisions on names written in the scope (from the snapshot, which holds
+    every decision it laid over: no query of its own)."""
+    h = snap.decided
     if h.empty:
         return h
     if name_key is not None:

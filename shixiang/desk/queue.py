@@ -20,7 +20,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from sqlalchemy import Engine, func, inspect, select, text
 
-from shixiang import candidates
+from shixiang import candidates, store
 from shixiang import decisions as dec
 from shixiang.config import (
     LEVEL_LABELS,
@@ -31,8 +31,8 @@ from shixiang.config import (
     STATUS_UNMATCHED,
     TIMEZONE,
 )
-from shixiang.store import ensure_schema
-from shixiang.tables import publications, steward_decisions
+from shixiang.library import UNIFIED_ELEMENTS as ELEMENTS
+from shixiang.tables import LIBRARY_COLUMNS, publications, steward_decisions
 
 OPEN_STATUSES: tuple[str, ...] = (STATUS_REVIEW, STATUS_UNMATCHED)
 STATUS_LABELS: dict[str, str] = {
@@ -81,40 +81,9 @@ OVERLAY_COLUMNS = (
     "state",
 )
 
-ROW_COLUMNS = [
-    "row_id",
-    "source_file",
-    "source_row",
-    "division_code",
-    "level",
-    "agency",
-    "item_name",
-    "status",
-    "business_code",
-    "catalogue_name",
-    "match_method",
-    "score",
-    "margin",
-    "qc_issue_count",
-    "name_key",
-    "decision_id",
-    "claimed_code",
-    "item_type",
-    "item_type_submitted",
-    "legal_basis_submitted",
-    "handling_type_submitted",
-    "legal_limit_submitted",
-    "promised_limit",
-    "visits",
-    "candidates",
-    "explanation",
-]
-ELEMENTS: dict[str, str] = {
-    "item_type": "事项类型",
-    "legal_basis": "设定依据",
-    "handling_type": "办件类型",
-    "legal_limit": "法定办结时限",
-}
+# The library columns the desk reads: all but the unified elements (it shows the unit's
+# submitted values beside the catalogue's) and what it never shows.
+ROW_COLUMNS = [c for c in LIBRARY_COLUMNS if c not in (*ELEMENTS, "overridden_elements", "extra")]
 
 
 @dataclass(frozen=True)
@@ -167,6 +136,7 @@ class Snapshot:
     catalogue: pd.DataFrame  # indexed by business_code
     in_force: pd.DataFrame  # decisions.effective()
     unit_names: dict[str, str]  # division_code → agencies
+    decided: pd.DataFrame = field(default_factory=pd.DataFrame)  # every decision, oldest first
     # Per-snapshot memo: scope positions per prefix, column arrays (the rows never change).
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -287,7 +257,7 @@ class Snapshot:
         if code not in self.catalogue.index:
             return None
         item = self.catalogue.loc[code]
-        return {"business_code": code, **{k: _text(v) for k, v in item.items()}}
+        return {"business_code": code, **{k: cell_text(v) for k, v in item.items()}}
 
     def search_catalogue(self, query: str, limit: int = 20) -> list[dict]:
         """Catalogue items by code (prefix) or name (fuzzy), best first."""
@@ -314,8 +284,8 @@ class Snapshot:
             "id": int(row["eff_id"]),
             "decision": row["eff_decision"],
             "scope": row["eff_scope"],
-            "business_code": _text(row["eff_code"]),
-            "reason": _text(row["eff_reason"]),
+            "business_code": cell_text(row["eff_code"]),
+            "reason": cell_text(row["eff_reason"]),
             "steward": row["decided_by"],
             "decided_at": row["eff_at"],
         }
@@ -328,8 +298,11 @@ def local_times(values: pd.Series | list, fmt: str = "%Y-%m-%d %H:%M") -> pd.Ser
     return when.dt.tz_convert(TIMEZONE).dt.strftime(fmt)
 
 
-def _text(v: object) -> str:
-    return "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)
+def cell_text(value: object) -> str:
+    """A cell's text for a page: empty for a missing value (never "nan" or "None")."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
 
 
 def diff_marks(a: str, b: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
@@ -395,7 +368,7 @@ def _has_library(engine: Engine) -> bool:
 
 def read_snapshot(engine: Engine) -> Snapshot:
     """Read the rows the desk works on from the published library (one scan)."""
-    ensure_schema(engine)
+    store.ensure_schema(engine)
     with engine.connect() as conn:
         pub = conn.execute(
             select(publications.c.id, publications.c.published_at)
@@ -421,7 +394,7 @@ def read_snapshot(engine: Engine) -> Snapshot:
         units = pd.read_sql(
             text("SELECT division_code, agency FROM reuse_stats WHERE scope = 'unit'"), conn
         )
-        decided = pd.read_sql(select(steward_decisions), conn)
+        decided = store.decisions_frame(conn)
     rows = rows.merge(spread, on="name_key", how="left")
     rows["units_with_same_name"] = rows["units_with_same_name"].fillna(1).astype("int64")
     for c in rows.columns:
@@ -497,7 +470,9 @@ def with_decisions(snap: Snapshot, decided: pd.DataFrame) -> Snapshot:
             values = base[c].to_numpy(dtype=object, copy=True)
             values[positions] = part[c].to_numpy(dtype=object)
             rows[c] = pd.array(values, dtype="Int64") if c == "eff_id" else values
-    return replace(snap, decision_version=version, rows=rows, in_force=in_force, _memo={})
+    return replace(
+        snap, decision_version=version, rows=rows, in_force=in_force, decided=decided, _memo={}
+    )
 
 
 class DeskData:
@@ -536,7 +511,7 @@ class DeskData:
                 snap = read_snapshot(self.engine)
             elif snap.decision_version != decided:
                 with self.engine.connect() as conn:
-                    snap = with_decisions(snap, pd.read_sql(select(steward_decisions), conn))
+                    snap = with_decisions(snap, store.decisions_frame(conn))
             self._snap = snap
             return snap
         finally:
