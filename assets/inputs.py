@@ -3,8 +3,9 @@
 import dagster as dg
 
 from assets.metadata import check_result, counts, docs_dir_for, preview
+from assets.partitions import PREFECTURES, file_index
 from pipelines.resources import ShixiangSettings
-from shixiang import data_docs, expectations, ingest, rules
+from shixiang import data_docs, expectations, ingest, partitions, rules
 from shixiang.config import LEVEL_LABELS, LEVELS
 
 INPUTS = "inputs"
@@ -77,10 +78,12 @@ def _level_asset(level: str) -> dg.AssetsDefinition:
         name=f"{level}_items",
         group_name=INPUTS,
         kinds={"pandas", "csv", "xlsx"},
-        description=f"{LEVEL_LABELS[level]}单位的实施清单 (files under {level}/).",
+        partitions_def=PREFECTURES,
+        description=f"{LEVEL_LABELS[level]}单位的实施清单 (the partition's files under {level}/).",
     )
     def _asset(context: dg.AssetExecutionContext, settings: ShixiangSettings) -> ingest.Loaded:
-        loaded = ingest.load_level(settings.data_path, level)
+        files = partitions.files_in(file_index(settings), context.partition_keys)
+        loaded = ingest.load_level(settings.data_path, level, files)
         meta = _load_metadata(context, f"{LEVEL_LABELS[level]}实施清单", loaded)
         if len(loaded.rows):
             meta["units"] = int(loaded.rows[["division_code", "agency"]].drop_duplicates().shape[0])
@@ -115,7 +118,11 @@ def _level_check(
     asset_def: dg.AssetsDefinition, level: str, part: str, severity: str, blocking: bool, about: str
 ) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=asset_def, name=f"{level}_items_{part}", blocking=blocking, description=about
+        asset=asset_def,
+        name=f"{level}_items_{part}",
+        blocking=blocking,
+        description=about,
+        partitions_def=PREFECTURES,
     )
     def _check(
         context: dg.AssetCheckExecutionContext, settings: ShixiangSettings, loaded: ingest.Loaded

@@ -14,8 +14,19 @@ from assets.metadata import (
     preview,
     run_summary_tags,
 )
+from assets.partitions import PREFECTURES, covers_everything, file_index
 from pipelines.resources import ShixiangSettings
-from shixiang import changes, decisions, expectations, ingest, library, matching, rules, store
+from shixiang import (
+    changes,
+    decisions,
+    expectations,
+    ingest,
+    library,
+    matching,
+    partitions,
+    rules,
+    store,
+)
 from shixiang.config import LEVELS, STATUS_MATCHED, STATUS_REVIEW, STATUS_UNMATCHED
 
 MATCHING = "matching"
@@ -23,7 +34,7 @@ STEWARDSHIP = "stewardship"
 OUTPUTS = "library"
 
 
-@dg.asset(group_name=MATCHING, kinds={"pandas"})
+@dg.asset(group_name=MATCHING, partitions_def=PREFECTURES, kinds={"pandas"})
 def item_rows(
     context: dg.AssetExecutionContext,
     province_items: ingest.Loaded,
@@ -80,7 +91,7 @@ def steward_decisions(
     return history
 
 
-@dg.asset(group_name=MATCHING, kinds={"pandas", "rapidfuzz"})
+@dg.asset(group_name=MATCHING, partitions_def=PREFECTURES, kinds={"pandas", "rapidfuzz"})
 def matched_items(
     context: dg.AssetExecutionContext,
     catalogue: ingest.Loaded,
@@ -118,7 +129,7 @@ def matched_items(
     return decided
 
 
-@dg.asset(name="qc_issues", group_name=OUTPUTS, kinds={"pandas"})
+@dg.asset(name="qc_issues", group_name=OUTPUTS, partitions_def=PREFECTURES, kinds={"pandas"})
 def qc_issues_asset(context: dg.AssetExecutionContext, matched_items: pd.DataFrame) -> pd.DataFrame:
     """Element quality issues (质检问题), one row per row and rule broken."""
     issues = rules.evaluate(matched_items)
@@ -140,6 +151,7 @@ def qc_issues_asset(context: dg.AssetExecutionContext, matched_items: pd.DataFra
 @dg.asset_check(
     asset=qc_issues_asset,
     blocking=False,
+    partitions_def=PREFECTURES,
     additional_ins={"matched_items": dg.AssetIn()},
     description="GX suite matched_library, built from shixiang/rules.py: one expectation per "
     "element rule (type, level, code, time limits, duplicates…) over the matched rows. Not "
@@ -160,7 +172,7 @@ def qc_issues_suite(
     return check_result(result, findings=True)
 
 
-@dg.asset(name="unified_library", group_name=OUTPUTS, kinds={"pandas"})
+@dg.asset(name="unified_library", group_name=OUTPUTS, partitions_def=PREFECTURES, kinds={"pandas"})
 def unified_library_asset(
     context: dg.AssetExecutionContext, matched_items: pd.DataFrame, qc_issues: pd.DataFrame
 ) -> pd.DataFrame:
@@ -179,6 +191,7 @@ def unified_library_asset(
 @dg.asset_check(
     asset=unified_library_asset,
     blocking=True,
+    partitions_def=PREFECTURES,
     additional_ins={"item_rows": dg.AssetIn()},
     description="Nothing is lost (rows read = library rows + rejected rows) and the GX suite expectations/unified_library.json.",
 )
@@ -210,7 +223,7 @@ def unified_library_suite(
     )
 
 
-@dg.asset(name="review_queue", group_name=OUTPUTS, kinds={"pandas"})
+@dg.asset(name="review_queue", group_name=OUTPUTS, partitions_def=PREFECTURES, kinds={"pandas"})
 def review_queue_asset(
     context: dg.AssetExecutionContext, unified_library: pd.DataFrame
 ) -> pd.DataFrame:
@@ -235,7 +248,7 @@ def review_queue_asset(
     return queue
 
 
-@dg.asset(name="reuse_stats", group_name=OUTPUTS, kinds={"pandas"})
+@dg.asset(name="reuse_stats", group_name=OUTPUTS, partitions_def=PREFECTURES, kinds={"pandas"})
 def reuse_stats_asset(
     context: dg.AssetExecutionContext, unified_library: pd.DataFrame
 ) -> pd.DataFrame:
@@ -253,13 +266,20 @@ def reuse_stats_asset(
     return stats
 
 
-@dg.asset(name="library_changes", group_name=OUTPUTS, kinds={"pandas"})
+@dg.asset(name="library_changes", group_name=OUTPUTS, partitions_def=PREFECTURES, kinds={"pandas"})
 def library_changes_asset(
     context: dg.AssetExecutionContext, settings: ShixiangSettings, unified_library: pd.DataFrame
 ) -> pd.DataFrame:
     """What changed since the library published last (动态维护): per unit, items added,
-    removed, or whose status or matched code changed."""
-    previous = store.read_columns(settings.engine(), "unified_library", changes.COMPARED_COLUMNS)
+    removed, or whose status or matched code changed (against the same partitions' rows)."""
+    previous = store.read_columns(
+        settings.engine(),
+        "unified_library",
+        changes.COMPARED_COLUMNS,
+        partitions=None
+        if covers_everything(context, file_index(settings))
+        else context.partition_keys,
+    )
     out = changes.library_changes(previous, unified_library)
     context.add_output_metadata(
         {
@@ -272,7 +292,7 @@ def library_changes_asset(
     return out
 
 
-@dg.asset(group_name=OUTPUTS, kinds={"sqlalchemy"})
+@dg.asset(group_name=OUTPUTS, partitions_def=PREFECTURES, kinds={"sqlalchemy"})
 def published_library(
     context: dg.AssetExecutionContext,
     settings: ShixiangSettings,
@@ -293,10 +313,16 @@ def published_library(
         unified_library, qc_issues, rejected_rows, rejected_files, item_rows.rows_read
     )
     summary["changes"] = changes.summary(library_changes)
+    index = file_index(settings)
+    whole = covers_everything(context, index)
+    keys = sorted(context.partition_keys)
+    summary["partitions"] = "all" if whole else keys
     started = time.perf_counter()
-    context.log.info(f"发布到 {store.safe_url(settings.database_url)}（单个事务）…")
-    store.publish(
-        settings.engine(),
+    context.log.info(
+        f"发布到 {store.safe_url(settings.database_url)}（单个事务；"
+        f"{'整个事项库' if whole else '分区 ' + '、'.join(keys)}）…"
+    )
+    tables = partitions.tag_slices(
         {
             "catalogue_items": catalogue.rows,
             "unified_library": unified_library,
@@ -307,6 +333,13 @@ def published_library(
             "rejected_files": rejected_files,
             "library_changes": library_changes,
         },
+        partitions.file_partitions(index),
+        keys,
+    )
+    store.publish(
+        settings.engine(),
+        tables,
+        partitions=None if whole else keys,
         run_id=context.run_id,
         data_dir=settings.data_dir,
         summary=summary,

@@ -1,13 +1,23 @@
 """Sensors: a run when the data directory changes, a republish when stewards decide, and an
 alert when a run fails."""
 
+import json
+
 import dagster as dg
 
+from assets.partitions import PREFECTURES, file_index
 from pipelines.jobs import decisions_job, nightly_job
 from pipelines.resources import ShixiangSettings
-from shixiang import alerts
+from shixiang import alerts, partitions
+from shixiang.config import CATALOGUE_FOLDER
 from shixiang.ingest import data_dir_fingerprint
 from shixiang.store import latest_decision_id
+
+
+def _additions(known: set[str], keys) -> list[dg.AddDynamicPartitionsRequest]:
+    """The request that adds the partitions among ``keys`` the instance does not know."""
+    new = sorted(set(keys) - known)
+    return [PREFECTURES.build_add_request(new)] if new else []
 
 
 @dg.sensor(
@@ -15,21 +25,40 @@ from shixiang.store import latest_decision_id
     job=nightly_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Runs the job when an input file under the data directory is added, changed or removed.",
+    description="Runs the partitions (prefectures) whose input files were added, changed or "
+    "removed, and adds the partitions of new prefectures.",
 )
 def data_dir_changed(
     context: dg.SensorEvaluationContext, settings: ShixiangSettings
 ) -> dg.SensorResult | dg.SkipReason:
-    fingerprint = data_dir_fingerprint(settings.data_path)
-    if context.cursor is None:
-        # First evaluation: remember the current state; the schedule covers what is already there.
+    index = file_index(settings)
+    # Every partition is matched against the catalogue: a new catalogue changes them all.
+    catalogue = data_dir_fingerprint(settings.data_path, (CATALOGUE_FOLDER,))
+    now = {k: f"{v}-{catalogue[:12]}" for k, v in partitions.fingerprints(index).items()}
+    known = set(context.instance.get_dynamic_partitions(PREFECTURES.name))
+    add = _additions(known, now)
+    cursor = json.dumps(now, sort_keys=True)
+    if context.cursor is None or not context.cursor.startswith("{"):
+        # First evaluation (or a cursor of the unpartitioned version): remember the current
+        # state; the schedule covers what is already there.
         return dg.SensorResult(
-            skip_reason=dg.SkipReason("recorded the data directory's current state"),
-            cursor=fingerprint,
+            skip_reason=dg.SkipReason(
+                f"recorded the data directory's state: {len(now)} partitions"
+            ),
+            cursor=cursor,
+            dynamic_partitions_requests=add,
         )
-    if fingerprint == context.cursor:
+    before = json.loads(context.cursor)
+    # A partition whose files changed, or that has no file any more (its run publishes an
+    # empty slice: its rows leave the library).
+    changed = sorted(k for k in set(now) | set(before) if now.get(k) != before.get(k))
+    changed = [k for k in changed if k in now or k in known]
+    if not changed:
         return dg.SkipReason("no input file changed")
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=fingerprint)], cursor=fingerprint)
+    requests = [
+        dg.RunRequest(run_key=f"{key}-{now.get(key, 'gone')}", partition_key=key) for key in changed
+    ]
+    return dg.SensorResult(run_requests=requests, cursor=cursor, dynamic_partitions_requests=add)
 
 
 @dg.sensor(
@@ -37,7 +66,8 @@ def data_dir_changed(
     jobs=[decisions_job, nightly_job],
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Republishes the library when stewards record new decisions (inputs are not re-read).",
+    description="Republishes every partition when stewards record new decisions (inputs are "
+    "not re-read where they were ingested before).",
 )
 def steward_decisions_recorded(
     context: dg.SensorEvaluationContext, settings: ShixiangSettings
@@ -46,13 +76,24 @@ def steward_decisions_recorded(
     seen = int(context.cursor or 0)
     if latest <= seen:
         return dg.SkipReason("no new steward decision")
-    cursor = str(latest)
-    if context.instance.get_latest_materialization_event(dg.AssetKey("item_rows")) is None:
-        # Nothing ingested in this instance yet: the decisions job would have no inputs.
-        request = dg.RunRequest(run_key=f"decisions-{latest}", job_name=nightly_job.name)
-    else:
-        request = dg.RunRequest(run_key=f"decisions-{latest}", job_name=decisions_job.name)
-    return dg.SensorResult(run_requests=[request], cursor=cursor)
+    keys = partitions.keys(file_index(settings))
+    known = set(context.instance.get_dynamic_partitions(PREFECTURES.name))
+    ingested = context.instance.get_materialized_partitions(dg.AssetKey("item_rows"))
+    requests = [
+        # Nothing ingested for a partition in this instance yet: the decisions job would have
+        # no inputs, so that partition gets the whole job.
+        dg.RunRequest(
+            run_key=f"decisions-{latest}-{key}",
+            job_name=decisions_job.name if key in ingested else nightly_job.name,
+            partition_key=key,
+        )
+        for key in keys
+    ]
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=str(latest),
+        dynamic_partitions_requests=_additions(known, keys),
+    )
 
 
 @dg.run_failure_sensor(

@@ -20,7 +20,7 @@ import unicodedata
 import xml.parsers.expat
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -730,11 +730,30 @@ def _read_text_table(text: str, suffix: str, columns: tuple[Column, ...]) -> pd.
     return _tidy(frame, blank)
 
 
-def read_table(path: Path, columns: tuple[Column, ...]) -> tuple[pd.DataFrame, str]:
+# Files read ahead (``read_table(..., keep=True)``: ``shixiang run`` places each file in its
+# partition before the run) and not loaded yet; loading one takes it out.
+_read_ahead: dict[tuple[Path, tuple[Column, ...], int, int], tuple[pd.DataFrame, str]] = {}
+
+
+def _stamp(path: Path, columns: tuple[Column, ...]) -> tuple:
+    st = path.stat()
+    return path, columns, st.st_size, st.st_mtime_ns
+
+
+def read_table(
+    path: Path, columns: tuple[Column, ...], *, keep: bool = False
+) -> tuple[pd.DataFrame, str]:
     """Read one file of any supported format, recognised from its bytes, as text cells under
     internal names (contract columns by name, others ``extra::`` + header). Returns (frame,
     format or encoding); raises :class:`InputFileError` with the reason when the file cannot
-    be used."""
+    be used. ``keep``: hold the result for the next load of the same unchanged file."""
+    if keep:
+        result = read_table(path, columns)
+        _read_ahead[_stamp(path, columns)] = result
+        return result
+    ahead = _read_ahead.pop(_stamp(path, columns), None) if _read_ahead else None
+    if ahead is not None:
+        return ahead
     suffix = path.suffix.lower()
     data = path.read_bytes()
     if not data.strip():
@@ -830,14 +849,17 @@ def _read_file(
 
 
 def _load_folder(
-    root: Path, folder: str, columns: tuple[Column, ...]
+    root: Path, folder: str, columns: tuple[Column, ...], only: Collection[str] | None = None
 ) -> tuple[pd.DataFrame | None, list[dict[str, str]], int]:
-    """Read every file of a folder; clean the cells of all of them at once (per-file pandas
-    work dominates when thousands of units each send a small file)."""
+    """Read every file of a folder (or those of ``only``, paths relative to ``root``); clean
+    the cells of all of them at once (per-file pandas work dominates when thousands of units
+    each send a small file)."""
     frames: list[pd.DataFrame] = []
     sources: list[str] = []
     rejected_files: list[dict[str, str]] = []
     files = list_input_files(root / folder)
+    if only is not None:
+        files = [p for p in files if p.relative_to(root).as_posix() in only]
     for path in files:
         rel = path.relative_to(root).as_posix()
         try:
@@ -1088,11 +1110,12 @@ def load_catalogue(data_dir: Path) -> Loaded:
     )
 
 
-def load_level(data_dir: Path, level: str) -> Loaded:
-    """Read every implementation list under ``<level>/`` and reject unusable rows."""
+def load_level(data_dir: Path, level: str, files: Collection[str] | None = None) -> Loaded:
+    """Read every implementation list under ``<level>/`` (or only ``files``, paths relative to
+    ``data_dir``: one partition's) and reject unusable rows."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
-    all_rows, rejected_files, n_files = _load_folder(data_dir, level, ITEM_COLUMNS)
+    all_rows, rejected_files, n_files = _load_folder(data_dir, level, ITEM_COLUMNS, files)
     item_cols = [c.name for c in ITEM_COLUMNS]
     out_cols = ["row_id", "source_file", "source_row", "folder_level", "level", *item_cols, "extra"]
     rej_files = pd.DataFrame(rejected_files, columns=REJECTED_FILE_COLUMNS)
@@ -1127,12 +1150,14 @@ def load_level(data_dir: Path, level: str) -> Loaded:
     )
 
 
-def data_dir_fingerprint(data_dir: Path) -> str:
+def data_dir_fingerprint(
+    data_dir: Path, folders: tuple[str, ...] = (CATALOGUE_FOLDER, *LEVELS)
+) -> str:
     """A digest of every input file's path, size and modification time (for change sensors)."""
     import hashlib
 
     h = hashlib.sha256()
-    for folder in (CATALOGUE_FOLDER, *LEVELS):
+    for folder in folders:
         for path in list_input_files(data_dir / folder):
             st = path.stat()
             h.update(

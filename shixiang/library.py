@@ -65,9 +65,7 @@ def build_review_queue(library: pd.DataFrame) -> pd.DataFrame:
     rev = library.loc[library["status"] == STATUS_REVIEW].copy()
     if rev.empty:
         return pd.DataFrame(columns=REVIEW_COLUMNS)
-    units = library.assign(unit=library["division_code"] + "\x1f" + library["agency"])
-    spread = units.loc[units["status"] == STATUS_REVIEW].groupby("name_key")["unit"].nunique()
-    rev["units_with_same_name"] = rev["name_key"].map(spread).fillna(1).astype("int64")
+    rev["units_with_same_name"] = units_with_same_name(rev)
     rev = rev.join(candidates.spread(rev["candidates"]))
     rev = rev.sort_values(
         ["units_with_same_name", "name_key", "source_file", "source_row"],
@@ -75,6 +73,38 @@ def build_review_queue(library: pd.DataFrame) -> pd.DataFrame:
         kind="stable",
     )
     return rev[REVIEW_COLUMNS].reset_index(drop=True)
+
+
+def units_with_same_name(queue: pd.DataFrame) -> pd.Series:
+    """For each row in review: how many units (division code + agency) have a row in review
+    with the same ``name_key`` (1 at least)."""
+    unit = queue["division_code"].astype("str") + "\x1f" + queue["agency"].astype("str")
+    spread = unit.groupby(queue["name_key"]).nunique()
+    return queue["name_key"].map(spread).fillna(1).astype("int64")
+
+
+_COUNTS = ("submitted", "matched", "review", "unmatched", "local")
+
+
+def _with_rate(out: pd.DataFrame) -> pd.DataFrame:
+    for c in _COUNTS:
+        out[c] = out[c].astype("int64")
+    out["reuse_rate"] = (
+        (out["matched"] / out["submitted"].where(out["submitted"] > 0)).round(4).fillna(0.0)
+    )
+    return out
+
+
+def level_stats(unit_rows: pd.DataFrame) -> pd.DataFrame:
+    """reuse_stats' rows per level, in level order: the sums of its unit rows."""
+    per_level = unit_rows.groupby("level", sort=False)[list(_COUNTS)].sum().reset_index()
+    per_level["level"] = pd.Categorical(per_level["level"], categories=list(LEVELS), ordered=True)
+    per_level = per_level.sort_values("level")
+    per_level["level"] = per_level["level"].astype("str")
+    per_level.insert(0, "scope", "level")
+    per_level["division_code"] = np.nan
+    per_level["agency"] = np.nan
+    return _with_rate(per_level.reset_index(drop=True))[STATS_COLUMNS]
 
 
 def build_reuse_stats(library: pd.DataFrame) -> pd.DataFrame:
@@ -95,19 +125,8 @@ def build_reuse_stats(library: pd.DataFrame) -> pd.DataFrame:
     }
     per_unit = lib.groupby(["level", "division_code", "agency"], sort=True).agg(**agg).reset_index()
     per_unit.insert(0, "scope", "unit")
-    per_level = lib.groupby("level", sort=False).agg(**agg).reset_index()
-    per_level["level"] = pd.Categorical(per_level["level"], categories=list(LEVELS), ordered=True)
-    per_level = per_level.sort_values("level")
-    per_level["level"] = per_level["level"].astype("str")
-    per_level.insert(0, "scope", "level")
-    per_level["division_code"] = np.nan
-    per_level["agency"] = np.nan
-    out = pd.concat([per_level, per_unit], ignore_index=True)
-    for c in ("submitted", "matched", "review", "unmatched", "local"):
-        out[c] = out[c].astype("int64")
-    out["reuse_rate"] = (
-        (out["matched"] / out["submitted"].where(out["submitted"] > 0)).round(4).fillna(0.0)
-    )
+    per_unit = _with_rate(per_unit)
+    out = pd.concat([level_stats(per_unit), per_unit[STATS_COLUMNS]], ignore_index=True)
     return out[STATS_COLUMNS]
 
 

@@ -49,7 +49,14 @@ from shixiang.config import (
 )
 from shixiang.export import ExportError, write_xlsx
 from shixiang.rules import SEVERITY_ERROR, SEVERITY_WARNING, TITLES
-from shixiang.scope import ScopeError, code_range, in_scope, level_of, valid_code
+from shixiang.scope import (
+    ScopeError,
+    code_range,
+    file_division_codes,
+    in_scope,
+    level_of,
+    valid_code,
+)
 from shixiang.tables import CHANGE_COLUMNS, OUTPUT_TABLES, publications
 
 # --- constants the web layer may show ---------------------------------------------------------
@@ -207,22 +214,6 @@ def _library_files(engine: Engine, prefix: str, unit: str | None = None) -> pd.D
     with engine.connect() as conn:
         frame = pd.read_sql(stmt, conn)
     return frame.loc[_matches(frame["division_code"], prefix, unit)].reset_index(drop=True)
-
-
-def file_division_codes(source_files: pd.Series) -> pd.Series:
-    """The unit a file name stands for: the leading digits of its name (not its folder), padded
-    with zeros to 12 digits (``county/511602_广安区_实施清单.csv`` → ``511602000000``); missing
-    when the name does not start with 1 to 12 digits."""
-    base = (
-        source_files.astype("object")
-        .where(source_files.notna(), "")
-        .astype("str")
-        .str.replace("\\", "/", regex=False)
-        .str.rsplit("/", n=1)
-        .str[-1]
-    )
-    digits = base.str.extract(r"^([0-9]{1,12})(?![0-9])", expand=False)
-    return digits.str.ljust(12, "0")
 
 
 def _file_unit_names(source_files: pd.Series) -> pd.Series:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from shixiang.config import DIVISION_CODE_PATTERN
 
 GROUP_ENDS: tuple[int, ...] = (2, 4, 6, 9, 12)
@@ -57,3 +59,19 @@ def code_range(prefix: str) -> tuple[str, str] | None:
     if not prefix:
         return None
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def file_division_codes(source_files: pd.Series) -> pd.Series:
+    """The unit a file name stands for: the leading digits of its name (not its folder), padded
+    with zeros to 12 digits (``county/511602_广安区_实施清单.csv`` → ``511602000000``); missing
+    when the name does not start with 1 to 12 digits."""
+    base = (
+        source_files.astype("object")
+        .where(source_files.notna(), "")
+        .astype("str")
+        .str.replace("\\", "/", regex=False)
+        .str.rsplit("/", n=1)
+        .str[-1]
+    )
+    digits = base.str.extract(r"^([0-9]{1,12})(?![0-9])", expand=False)
+    return digits.str.ljust(12, "0")

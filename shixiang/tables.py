@@ -12,6 +12,7 @@ list never loads the matcher.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -30,8 +31,17 @@ metadata = MetaData()
 TEXT, INT, FLOAT = Text, Integer, Float
 
 
-def _output(name: str, *columns: tuple[str, type[TypeEngine]]) -> Table:
-    """An output table: rebuilt by every publish, no key (its indexes: OUTPUT_INDEXES)."""
+# Every output table but the catalogue ends with the partition (prefecture) its row was
+# published for (``shixiang.partitions``): a partition's run replaces the rows of its own key;
+# empty for rows of the whole province (reuse_stats' level rows, the catalogue's rejections).
+PARTITION_COLUMN = "partition_key"
+
+
+def _output(name: str, *columns: tuple[str, type[TypeEngine]], partitioned: bool = True) -> Table:
+    """An output table: replaced by a publish, all of it or one partition's slice; no key
+    (its indexes: OUTPUT_INDEXES)."""
+    if partitioned:
+        columns = (*columns, (PARTITION_COLUMN, TEXT))
     return Table(name, metadata, *(Column(n, t()) for n, t in columns))
 
 
@@ -57,6 +67,7 @@ catalogue_items = _output(
         "source_file",
     ),
     ("source_row", INT),
+    partitioned=False,
 )
 
 unified_library = _output(
@@ -204,8 +215,9 @@ OUTPUT_TABLES: dict[str, Table] = {
 
 
 def columns(table: Table) -> list[str]:
-    """The column names of a table, in order."""
-    return [c.name for c in table.columns]
+    """The column names the modules that build a table produce, in order: every column but
+    the partition, which the publish adds (``partitions.tag_slices``)."""
+    return [c.name for c in table.columns if c.name != PARTITION_COLUMN]
 
 
 CATALOGUE_TABLE_COLUMNS = columns(catalogue_items)
@@ -260,6 +272,17 @@ run_alerts = Table(
     Column("link", Text),  # the run in the Dagster UI
     Column("delivered", Boolean, nullable=False),
     Column("delivery_error", Text),
+)
+
+# Which partition each implementation list belongs to (``shixiang.partitions``): finding out
+# means reading the file, so it is kept while the file keeps its size and modification time.
+input_files = Table(
+    "input_files",
+    metadata,
+    Column("source_file", Text, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("partition_key", String(16)),  # NULL: the file names no unit
 )
 
 # --- the review desk (see shixiang/desk/) -----------------------------------------------------

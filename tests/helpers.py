@@ -173,3 +173,15 @@ def imported_modules(path: Path) -> set[str]:
             out.add(node.module)
             out |= {f"{node.module}.{a.name}" for a in node.names}
     return out
+
+
+def run_whole(job, settings, instance=None, **kwargs):
+    """One in-process run of ``job`` over every partition of the settings' data directory
+    (what ``shixiang run`` does)."""
+    import dagster as dg
+
+    from assets.partitions import whole_run_tags
+
+    instance = instance or dg.DagsterInstance.ephemeral()
+    tags = {**whole_run_tags(instance, settings), **kwargs.pop("tags", {})}
+    return job.execute_in_process(instance=instance, tags=tags, **kwargs)

@@ -15,7 +15,7 @@ from pipelines.jobs import NIGHTLY_JOB_NAME
 from pipelines.resources import ShixiangSettings
 from pipelines.sensors import run_failure_alert
 from shixiang import alerts, store
-from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
+from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, run_whole, write_csv
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -47,7 +47,7 @@ def _failed_run(mini_dir: Path, settings: ShixiangSettings):
     write_csv(mini_dir / "catalogue" / "通用目录.csv", CATALOGUE_HEADER, rows)
     instance = dg.DagsterInstance.ephemeral()
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    result = run_whole(job, settings, instance=instance, raise_on_error=False)
     assert not result.success
     return instance, result
 

@@ -14,7 +14,7 @@ from pipelines.definitions import build_definitions
 from pipelines.jobs import NIGHTLY_JOB_NAME
 from pipelines.resources import ShixiangSettings
 from shixiang import ingest, store, tables
-from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
+from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, run_whole, write_csv
 
 
 def settings_for(data_dir: Path, tmp_path: Path) -> ShixiangSettings:
@@ -60,10 +60,20 @@ def test_catalogue_check_blocks_an_unreadable_catalogue_file(mini_dir: Path) -> 
     assert result.severity == dg.AssetCheckSeverity.ERROR
 
 
+def partition_context(key: str) -> dg.AssetExecutionContext:
+    """An asset context of one partition (the instance knows the partitions)."""
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("prefectures", [key])
+    return dg.build_asset_context(partition_key=key, instance=instance)
+
+
 def test_level_asset_and_its_check(mini_dir: Path, tmp_path: Path) -> None:
-    context = dg.build_asset_context()
-    county = level_assets["county"](context=context, settings=settings_for(mini_dir, tmp_path))
+    settings = settings_for(mini_dir, tmp_path)
+    # 广安市: every unit of mini_dir; 南充市: none of its files
+    county = level_assets["county"](context=partition_context("5116"), settings=settings)
     assert len(county.rows) == 4 and len(county.rejected_rows) == 1
+    elsewhere = partition_context("5113")
+    assert level_assets["county"](context=elsewhere, settings=settings).files_read == 0
     check = next(c for c in level_checks if "county_items_schema" in str(c.check_keys))
     result = check(**check_args(tmp_path), loaded=county)
     assert result.passed
@@ -105,7 +115,7 @@ def test_full_job_publishes_every_table(mini_dir: Path, tmp_path: Path) -> None:
     settings = settings_for(mini_dir, tmp_path)
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
     instance = dg.DagsterInstance.ephemeral()
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    result = run_whole(job, settings, instance=instance, raise_on_error=False)
     assert result.success
     engine = store.make_engine(settings.database_url)
     lib = store.read_table(engine, "unified_library")
@@ -122,10 +132,12 @@ def test_full_job_publishes_every_table(mini_dir: Path, tmp_path: Path) -> None:
         "village/511602001001_村.xlsx",
     }
     assert lib.loc[lib["item_name"] == "社保卡申领", "business_code"].tolist() == ["512B0070200003"]
-    # every output table was written, with the contract's columns in the contract's order
+    # every output table was written, with the contract's columns in the contract's order,
+    # and every row of a partitioned table in its file's partition (all of mini_dir is 5116)
     inspector = sqlalchemy.inspect(engine)
     for name, table in tables.OUTPUT_TABLES.items():
-        assert [c["name"] for c in inspector.get_columns(name)] == tables.columns(table), name
+        assert [c["name"] for c in inspector.get_columns(name)] == [c.name for c in table.c], name
+    assert set(lib["partition_key"]) == {"5116"}
     assert len(store.read_table(engine, "review_queue")) == (lib["status"] == "review").sum()
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["catalogue_suite"] and checks["unified_library_suite"]
@@ -137,14 +149,14 @@ def test_broken_catalogue_stops_the_run_and_keeps_the_previous_library(
 ) -> None:
     settings = settings_for(mini_dir, tmp_path)
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
-    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral()).success
+    assert run_whole(job, settings, instance=dg.DagsterInstance.ephemeral()).success
     engine = store.make_engine(settings.database_url)
     before = store.read_table(engine, "unified_library")
 
     rows = [r.copy() for r in CATALOGUE_ROWS]
     rows[1][4] = "不存在的类型"
     write_csv(mini_dir / "catalogue" / "通用目录.csv", CATALOGUE_HEADER, rows)
-    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result = run_whole(job, settings, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success
     pd.testing.assert_frame_equal(store.read_table(engine, "unified_library"), before)
 
@@ -153,7 +165,7 @@ def test_broken_catalogue_stops_the_run_and_keeps_the_previous_library(
 def test_the_next_publication_lists_what_changed(mini_dir: Path, tmp_path: Path) -> None:
     settings = settings_for(mini_dir, tmp_path)
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
-    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral()).success
+    assert run_whole(job, settings, instance=dg.DagsterInstance.ephemeral()).success
     engine = store.make_engine(settings.database_url)
     assert store.read_table(engine, "library_changes").empty  # the first publication
 
@@ -161,7 +173,7 @@ def test_the_next_publication_lists_what_changed(mini_dir: Path, tmp_path: Path)
     frame = pd.read_csv(county, dtype=str, keep_default_na=False)
     frame = frame.loc[frame["事项名称"] != "老年人助餐服务登记"]  # the unit dropped an item
     frame.iloc[::-1].to_csv(county, index=False)  # and re-sorted the rest: no change
-    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral()).success
+    assert run_whole(job, settings, instance=dg.DagsterInstance.ephemeral()).success
     changed = store.read_table(engine, "library_changes")
     assert changed[["change", "item_name"]].values.tolist() == [["removed", "老年人助餐服务登记"]]
     summary = json.loads(store.read_table(engine, "publications")["summary"].iloc[-1])
@@ -176,7 +188,7 @@ def test_each_check_means_what_it_says(mini_dir: Path, tmp_path: Path) -> None:
     frame.loc[0, "办件类型"] = "上报件"
     frame.to_csv(county, index=False)
     loaded = level_assets["county"](
-        context=dg.build_asset_context(), settings=settings_for(mini_dir, tmp_path)
+        context=partition_context("5116"), settings=settings_for(mini_dir, tmp_path)
     )
     by_name = {next(iter(c.check_keys)).name: c for c in level_checks}
     schema = by_name["county_items_schema"](**check_args(tmp_path), loaded=loaded)
@@ -193,7 +205,7 @@ def test_units_quality_issues_are_warnings_not_red(mini_dir: Path, tmp_path: Pat
     # published, and the quality check reports them as WARN: red means broken.
     settings = settings_for(mini_dir, tmp_path)
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
-    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result = run_whole(job, settings, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     assert result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     issues = evaluations["qc_issues_suite"]

@@ -60,24 +60,39 @@ def test_schedule_runs_nightly_at_two_in_shanghai_by_default() -> None:
     assert nightly_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def test_sensor_starts_a_run_only_when_files_change(tmp_path: Path) -> None:
-    write_csv(
-        tmp_path / "county" / "a.csv",
-        ITEM_HEADER,
-        [["511602000000", "区民政局", "老年人助餐服务登记", "", "", "", "", "", "", ""]],
-    )
-    settings = ShixiangSettings(data_dir=str(tmp_path))
-    first = data_dir_changed(dg.build_sensor_context(cursor=None, resources={"settings": settings}))
-    assert not first.run_requests and first.cursor
-    same = data_dir_changed(
-        dg.build_sensor_context(cursor=first.cursor, resources={"settings": settings})
-    )
-    assert isinstance(same, dg.SkipReason)
-    (tmp_path / "county" / "b.csv").write_text(
-        (tmp_path / "county" / "a.csv").read_text(encoding="utf-8"), encoding="utf-8"
-    )
-    changed = data_dir_changed(
-        dg.build_sensor_context(cursor=first.cursor, resources={"settings": settings})
-    )
-    assert len(changed.run_requests) == 1 and changed.cursor != first.cursor
+def test_sensor_runs_only_the_partitions_whose_files_change(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+
+    def unit_file(path: str, code: str, name: str = "老年人助餐服务登记") -> None:
+        write_csv(data / path, ITEM_HEADER, [[code, "民政局", name, "", "", "", "", "", "", ""]])
+
+    unit_file("county/a.csv", "511602000000")  # 广安市
+    unit_file("county/c.csv", "511302000000")  # 南充市
+    settings = ShixiangSettings(data_dir=str(data), database_url=f"sqlite:///{tmp_path / 'lib.db'}")
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor: str | None):
+            context = dg.build_sensor_context(
+                cursor=cursor, instance=instance, resources={"settings": settings}
+            )
+            return data_dir_changed(context)
+
+        first = tick(None)
+        assert not first.run_requests and first.cursor
+        # the first tick makes the directory's partitions known
+        (added,) = first.dynamic_partitions_requests
+        assert added.partitions_def_name == "prefectures"
+        assert sorted(added.partition_keys) == ["5113", "5116"]
+        instance.add_dynamic_partitions("prefectures", added.partition_keys)  # as the daemon does
+        assert isinstance(tick(first.cursor), dg.SkipReason)
+
+        unit_file("county/b.csv", "511603000000")  # a new file in 广安市
+        changed = tick(first.cursor)
+        assert [r.partition_key for r in changed.run_requests] == ["5116"]
+        assert changed.cursor != first.cursor
+
+        unit_file("county/c.csv", "511702000000", "社保卡申领")  # moved to 达州市: 5113 empties
+        moved = tick(changed.cursor)
+        assert sorted(r.partition_key for r in moved.run_requests) == ["5113", "5117"]
+        assert moved.dynamic_partitions_requests[0].partition_keys == ["5117"]
     assert data_dir_changed.default_status == dg.DefaultSensorStatus.RUNNING

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine
 
 from commands import main as cli
-from shixiang import reports, store
+from shixiang import reports, scope, store
 from shixiang.changes import CHANGE_LABELS
 from shixiang.library import build_reuse_stats
 from shixiang.reports import CANDIDATE_HEADERS, ISSUE_HEADERS, ROW_HEADERS
@@ -197,7 +197,7 @@ def _small_tables() -> dict[str, pd.DataFrame]:
 
 
 def test_file_division_codes_come_from_the_file_name_only() -> None:
-    codes = reports.file_division_codes(
+    codes = scope.file_division_codes(
         pd.Series(
             [
                 "county/511602_广安区_实施清单.csv",

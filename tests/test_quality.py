@@ -3,7 +3,6 @@ and each unit's issue list is a workbook a unit can work from."""
 
 from pathlib import Path
 
-import dagster as dg
 import openpyxl
 import pandas as pd
 import pytest
@@ -13,7 +12,7 @@ from pipelines.definitions import build_definitions
 from pipelines.jobs import NIGHTLY_JOB_NAME
 from pipelines.resources import ShixiangSettings
 from shixiang import expectations, ingest, library, matching, reports, rules, store
-from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
+from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, run_whole, write_csv
 
 
 def clean_province(root: Path) -> int:
@@ -49,10 +48,8 @@ def test_a_clean_province_produces_no_issue_and_every_check_passes(tmp_path: Pat
     settings = ShixiangSettings(
         data_dir=str(tmp_path / "data"), database_url=f"sqlite:///{tmp_path / 'lib.db'}"
     )
-    result = (
-        build_definitions(settings, in_memory=True)
-        .resolve_job_def(NIGHTLY_JOB_NAME)
-        .execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    result = run_whole(
+        build_definitions(settings, in_memory=True).resolve_job_def(NIGHTLY_JOB_NAME), settings
     )
     assert result.success
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]

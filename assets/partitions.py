@@ -1,0 +1,70 @@
+"""The partitions of the nightly job: one per prefecture (市/州) of the data directory.
+
+Their keys (``5113``, ``5116``, ``5100`` for the province's own units) are dynamic: the sensor
+``data_dir_changed`` adds a key when files of a new prefecture appear, and ``shixiang run``
+adds the keys of the directory it runs on. Which file belongs to which partition is decided in
+``shixiang.partitions`` and kept in the library database (``input_files``)."""
+
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+
+from pipelines.resources import ShixiangSettings
+from shixiang import partitions, store
+
+PREFECTURES = dg.DynamicPartitionsDefinition(name="prefectures")
+
+# The checks of partitioned assets are partitioned too (``asset_check(partitions_def=…)``);
+# without it a check would load every partition's output. Dagster 1.13 calls that a preview
+# and says so on every import; we know (README, Operations notes), so it is not repeated.
+warnings.filterwarnings(
+    "ignore",
+    message="Specifying a partitions_def on an AssetCheckSpec",
+    category=dg.PreviewWarning,
+)
+
+
+def file_index(
+    settings: ShixiangSettings, *, cache: bool = False
+) -> dict[str, partitions.FileEntry]:
+    """The data directory's implementation lists with their partitions, reading (and storing)
+    only files that are new or changed since they were last placed."""
+    engine = settings.engine()
+    index, fresh = partitions.current_index(
+        settings.data_path, store.read_file_index(engine), cache=cache
+    )
+    if fresh:
+        store.save_file_index(
+            engine, [(e.source_file, e.size, e.mtime_ns, e.partition_key) for e in fresh]
+        )
+    return index
+
+
+def register(instance: dg.DagsterInstance, keys: list[str]) -> list[str]:
+    """Add the partition keys the instance does not know yet; returns them."""
+    new = sorted(set(keys) - set(instance.get_dynamic_partitions(PREFECTURES.name)))
+    if new:
+        instance.add_dynamic_partitions(PREFECTURES.name, new)
+    return new
+
+
+def covers_everything(context: dg.AssetExecutionContext, index: dict) -> bool:
+    """Whether this run covers every partition the data directory has now: then the library
+    is replaced whole (the rows of a prefecture that left the directory go too)."""
+    return set(partitions.keys(index)) <= set(context.partition_keys)
+
+
+def whole_run_tags(
+    instance: dg.DagsterInstance, settings: ShixiangSettings, *, cache: bool = False
+) -> dict[str, str]:
+    """Tags that make one run of the nightly job cover every partition (``shixiang run``):
+    the data directory's partitions are registered first. ``cache``: see
+    ``shixiang.partitions.peek_partition``."""
+    register(instance, partitions.keys(file_index(settings, cache=cache)))
+    every = instance.get_dynamic_partitions(PREFECTURES.name)
+    return {
+        "dagster/asset_partition_range_start": every[0],
+        "dagster/asset_partition_range_end": every[-1],
+    }
