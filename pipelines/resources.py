@@ -10,6 +10,7 @@ import dagster as dg
 from sqlalchemy import Engine
 
 from shixiang import settings as env_settings
+from shixiang.config import DOCS_KEEP_RUNS
 from shixiang.store import make_engine
 
 DEFAULTS = env_settings.DEFAULTS
@@ -22,7 +23,7 @@ class ShixiangSettings(dg.ConfigurableResource):
     data_dir: str = DEFAULTS.data_dir
     database_url: str = DEFAULTS.database_url
     docs_dir: str = DEFAULTS.docs_dir
-    docs_keep_runs: int = 14
+    docs_keep_runs: int = DOCS_KEEP_RUNS
     alert_url: str = DEFAULTS.alert_url
     ui_url: str = DEFAULTS.ui_url
 

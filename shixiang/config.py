@@ -129,4 +129,7 @@ class MatchThresholds:
 THRESHOLDS = MatchThresholds()
 
 # Rows shown in Dagster metadata previews.
+# GX Data Docs sites kept (one per run, under 1 MB each): a night is one run per partition,
+# so this is about two weeks of nights of a province of 21 prefectures, with reruns.
+DOCS_KEEP_RUNS = 400
 PREVIEW_ROWS = 20

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from shixiang import docs_assets
+from shixiang.config import DOCS_KEEP_RUNS
 from shixiang.expectation_suites import expectation_id, severity_of
 from shixiang.gx_runtime import ASSET, DATASOURCE, GX_LOCK, import_gx
 
@@ -278,7 +279,7 @@ def _build_docs(
     return str(page if page.is_file() else docs_dir / "index.html")
 
 
-def prune_docs(root: Path | str, keep: int = 14) -> list[Path]:
+def prune_docs(root: Path | str, keep: int = DOCS_KEEP_RUNS) -> list[Path]:
     """Keep the Data Docs sites of the newest ``keep`` runs under ``root`` (one directory per
     run); delete the older ones, and the versions of the shared ``_static`` folder that
     neither the current code nor a kept run's index uses. Returns what was deleted."""
