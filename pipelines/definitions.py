@@ -8,6 +8,7 @@ import dagster as dg
 
 from assets.inputs import catalogue, catalogue_suite, level_assets, level_checks
 from assets.library import library_assets, library_checks
+from pipelines.executors import executor_from_env
 from pipelines.jobs import decisions_job, nightly_job
 from pipelines.resources import ShixiangSettings, settings_from_env
 from pipelines.schedules import nightly_schedule
@@ -28,11 +29,14 @@ def build_definitions(
 
     ``in_memory`` hands DataFrames between steps in memory instead of pickling them to the
     instance's storage: right for one in-process run (``shixiang run``), where nothing
-    re-materialises a single asset later."""
+    re-materialises a single asset later. Otherwise the steps run on the executor
+    SHIXIANG_EXECUTOR names (``pipelines/executors.py``: in-process by default, or
+    multiprocess, or dagster-celery workers)."""
     resources: dict[str, object] = {"settings": settings or settings_from_env()}
     if in_memory:
         resources["io_manager"] = dg.InMemoryIOManager()
     return dg.Definitions(
+        executor=dg.in_process_executor if in_memory else executor_from_env(),
         assets=ASSETS,
         asset_checks=CHECKS,
         jobs=[nightly_job, decisions_job],
