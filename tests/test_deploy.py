@@ -17,6 +17,23 @@ from commands import main as cli
 from tests.helpers import fresh_postgres_database
 
 REPO = Path(__file__).resolve().parents[1]
+ONE_RUN_PER_PARTITION = {
+    "key": "dagster/partition",
+    "value": {"applyLimitPerUniqueValue": True},
+    "limit": 1,
+}
+
+
+def test_the_development_instance_runs_prefectures_side_by_side(tmp_path: Path) -> None:
+    config = (REPO / "dagster.yaml").read_text("utf-8")
+    (tmp_path / "dagster.yaml").write_text(
+        config.replace("base_dir: var/dagster/storage", f"base_dir: {tmp_path / 'storage'}"),
+        "utf-8",
+    )
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        queue = instance.get_concurrency_config().run_queue_config
+    assert queue.max_concurrent_runs == 2
+    assert queue.tag_concurrency_limits == [ONE_RUN_PER_PARTITION]
 
 
 @pytest.mark.postgres
@@ -47,6 +64,10 @@ def test_a_run_on_the_production_instance_is_stored_in_postgres(
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
             assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
+            # prefectures run side by side, never two runs of the same one
+            queue = instance.get_concurrency_config().run_queue_config
+            assert queue.max_concurrent_runs > 1
+            assert queue.tag_concurrency_limits == [ONE_RUN_PER_PARTITION]
             (run,) = instance.get_runs()
             assert run.is_success and run.tags["shixiang/source"] == "cli"
         engine = create_engine(url)
