@@ -31,7 +31,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.schema import CreateIndex
 
 from shixiang.perf import gc_paused
 from shixiang.tables import (
@@ -86,12 +87,17 @@ def _sqlite_file(url: str) -> Path | None:
 def ensure_schema(engine: Engine) -> None:
     """Create missing tables; on PostgreSQL also widen text columns a previous version declared
     ``varchar(n)`` (see ``_widen_text_columns``)."""
-    metadata.create_all(engine, checkfirst=True)
+    try:
+        metadata.create_all(engine, checkfirst=True)
+    except DBAPIError:
+        # Two runs (two prefectures) creating a new database at once: the other one created a
+        # table between our check and our CREATE. Checking again finds it.
+        metadata.create_all(engine, checkfirst=True)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             _widen_text_columns(conn)
         for index in OUTPUT_INDEXES:  # a database published by an earlier version has none
-            index.create(conn, checkfirst=True)
+            conn.execute(CreateIndex(index, if_not_exists=True))
 
 
 def _widen_text_columns(conn) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -208,28 +209,46 @@ def test_one_partitions_run_leaves_the_other_slices_as_they_were(
     assert city(store.read_table(engine, "reuse_stats")) == city(stats_before) - 1
 
 
+def _publish_slices_at_once(published: tuple[Path, Path], url: str) -> dict[str, pd.DataFrame]:
+    """Publish each partition's slice of the whole run's tables, all at once from threads."""
+    engine = store.make_engine(f"sqlite:///{published[1]}")
+    full = {name: store.read_table(engine, name) for name in tables.OUTPUT_TABLES}
+    target = store.make_engine(url)
+    store.ensure_schema(target)
+
+    def publish(key: str) -> None:
+        part = {
+            name: frame.loc[frame["partition_key"] == key] if "partition_key" in frame else frame
+            for name, frame in full.items()
+        }
+        # each slice's own view of the shared counts; the publish puts them right
+        part["review_queue"] = part["review_queue"].assign(units_with_same_name=1)
+        store.publish(target, part, partitions=[key])
+
+    with ThreadPoolExecutor(len(KEYS)) as pool:
+        list(pool.map(publish, KEYS))
+    got = _tables(url)
+    target.dispose()
+    return got
+
+
+@pytest.mark.slow
+def test_slices_published_at_once_make_the_whole_library_on_sqlite(
+    published: tuple[Path, Path], tmp_path: Path
+) -> None:
+    expected = _tables(f"sqlite:///{published[1]}")
+    got = _publish_slices_at_once(published, f"sqlite:///{tmp_path / 'lib.db'}")
+    for name in COMPARED:
+        pd.testing.assert_frame_equal(got[name], expected[name], obj=name, check_dtype=False)
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_slices_published_on_postgres_make_the_whole_library(
+def test_slices_published_at_once_make_the_whole_library_on_postgres(
     published: tuple[Path, Path],
 ) -> None:
-    whole = f"sqlite:///{published[1]}"
-    expected = _tables(whole)
-    engine = store.make_engine(whole)
-    full = {name: store.read_table(engine, name) for name in tables.OUTPUT_TABLES}
+    expected = _tables(f"sqlite:///{published[1]}")
     with fresh_postgres_database() as url:
-        pg = store.make_engine(url)
-        for key in reversed(KEYS):  # any order
-            part = {
-                name: frame.loc[frame["partition_key"] == key]
-                if "partition_key" in frame
-                else frame
-                for name, frame in full.items()
-            }
-            # each slice's own view of the shared counts; the publish puts them right
-            part["review_queue"] = part["review_queue"].assign(units_with_same_name=1)
-            store.publish(pg, part, partitions=[key])
-        got = _tables(url)
-        pg.dispose()
+        got = _publish_slices_at_once(published, url)
     for name in COMPARED:
         pd.testing.assert_frame_equal(got[name], expected[name], obj=name, check_dtype=False)
