@@ -47,6 +47,7 @@ from shixiang.tables import (
 )
 
 DEFAULT_DATABASE_URL = "sqlite:///var/shixiang.db"
+SQLITE_WRITE_WAIT_SECONDS = 600
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
@@ -62,7 +63,10 @@ def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
         def _wal(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            # A writer waits for the one writing (readers never wait, in WAL): prefectures'
+            # publishes queue up here, and one of 100,000 rows holds the lock for tens of
+            # seconds on a busy machine (30 s made a waiting publish fail).
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_WRITE_WAIT_SECONDS * 1000}")
             cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
             cur.close()
 
@@ -303,24 +307,26 @@ def _refresh_province_views(conn) -> None:
     queue = OUTPUT_TABLES["review_queue"]
     rows = pd.read_sql(
         select(
-            queue.c.row_id,
-            queue.c.name_key,
-            queue.c.division_code,
-            queue.c.agency,
-            queue.c.units_with_same_name,
+            queue.c.name_key, queue.c.division_code, queue.c.agency, queue.c.units_with_same_name
         ),
         conn,
     )
     if rows.empty:
         return
-    now = units_with_same_name(rows)
-    changed = rows.loc[now.ne(rows["units_with_same_name"])].assign(n=now)
+    # One UPDATE per name whose count changed (on the name_key index): a name is shared by
+    # many rows, and an UPDATE per row took minutes at 800,000 rows.
+    rows["now"] = units_with_same_name(rows)
+    differs = rows.loc[rows["now"].ne(rows["units_with_same_name"])]
+    changed = differs.drop_duplicates("name_key")
     if len(changed):
         conn.execute(
             queue.update()
-            .where(queue.c.row_id == bindparam("rid"))
+            .where(queue.c.name_key == bindparam("k"))
             .values(units_with_same_name=bindparam("n")),
-            [{"rid": r, "n": int(n)} for r, n in zip(changed["row_id"], changed["n"], strict=True)],
+            [
+                {"k": k, "n": int(n)}
+                for k, n in zip(changed["name_key"], changed["now"], strict=True)
+            ],
         )
 
 
@@ -371,9 +377,11 @@ def count_rows(engine: Engine, name: str) -> int:
 
 
 def read_file_index(engine: Engine) -> dict[str, tuple[int, int, str | None]]:
-    """``source_file → (size, mtime_ns, partition_key)`` as last stored (empty at first)."""
-    ensure_schema(engine)
+    """``source_file → (size, mtime_ns, partition_key)`` as last stored (empty at first).
+    Only reads: it never waits for another run's publish."""
     with engine.connect() as conn:
+        if not inspect(conn).has_table(input_files.name):
+            return {}
         rows = conn.execute(select(input_files)).all()
     return {r.source_file: (int(r.size), int(r.mtime_ns), r.partition_key) for r in rows}
 
