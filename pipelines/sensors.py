@@ -117,6 +117,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext, settings: ShixiangSet
         failed_steps=sorted({step for step, _, _ in failures if step}),
         reason=alerts.failure_reason(failures, context.failure_event.message),
         link=settings.run_link(run.run_id),
+        partition=run.tags.get("dagster/partition"),
     )
     error = alerts.notify(settings.engine(), alert, settings.alert_url or None)
     if error:

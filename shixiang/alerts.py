@@ -28,15 +28,20 @@ class Alert:
     reason: str
     link: str
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    partition: str | None = None  # the prefecture of a partition's run
 
     @property
     def text(self) -> str:
         """One message a person can act on."""
         steps = "、".join(self.failed_steps) or "（无）"
-        return (
-            f"【事项库】作业 {self.job_name} 运行失败，事项库未更新。"
-            f"失败步骤：{steps}。原因：{self.reason}。详情：{self.link}"
-        )
+        if self.partition:
+            what = (
+                f"作业 {self.job_name}（分区 {self.partition}）运行失败，"
+                f"该分区的事项库未更新，其他分区不受影响。"
+            )
+        else:
+            what = f"作业 {self.job_name} 运行失败，事项库未更新。"
+        return f"【事项库】{what}失败步骤：{steps}。原因：{self.reason}。详情：{self.link}"
 
     def payload(self) -> dict:
         body = asdict(self)
@@ -87,7 +92,9 @@ def record(engine: Engine, alert: Alert, delivery_error: str | None, delivered: 
                 run_id=alert.run_id,
                 job_name=alert.job_name,
                 failed_steps="、".join(alert.failed_steps),
-                reason=alert.reason,
+                reason=f"分区 {alert.partition}：{alert.reason}"
+                if alert.partition
+                else alert.reason,
                 link=alert.link,
                 delivered=delivered,
                 delivery_error=delivery_error,

@@ -103,3 +103,36 @@ def test_the_reason_says_whether_a_check_stopped_the_publish_or_a_step_broke() -
     broke = [("published_library", "OperationalError", "database is locked\nmore")]
     assert alerts.failure_reason(broke, None) == "步骤 published_library 出错：database is locked"
     assert alerts.failure_reason([], "Run was canceled") == "Run was canceled"
+
+
+@pytest.mark.slow
+def test_a_prefectures_failed_run_says_which_prefecture(
+    mini_dir: Path, tmp_path: Path, webhook
+) -> None:
+    url, received = webhook
+    settings = ShixiangSettings(
+        data_dir=str(mini_dir),
+        database_url=f"sqlite:///{tmp_path / 'lib.db'}",
+        docs_dir=str(tmp_path / "docs"),
+        alert_url=url,
+    )
+    rows = [r.copy() for r in CATALOGUE_ROWS]
+    rows[1][4] = "不存在的类型"
+    write_csv(mini_dir / "catalogue" / "通用目录.csv", CATALOGUE_HEADER, rows)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("prefectures", ["5116"])
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB_NAME)
+    result = job.execute_in_process(instance=instance, partition_key="5116", raise_on_error=False)
+    assert not result.success
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert",
+        dagster_event=result.get_run_failure_event(),
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources={"settings": settings},
+    ).for_run_failure()
+    run_failure_alert(context)
+    [row] = alerts.recent(store.make_engine(settings.database_url))
+    assert row["reason"].startswith("分区 5116：阻断检查未通过")
+    [posted] = received
+    assert "（分区 5116）运行失败，该分区的事项库未更新，其他分区不受影响" in posted["text"]
