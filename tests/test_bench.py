@@ -90,3 +90,46 @@ def test_desk_bench_small(tmp_path: Path) -> None:
     for r in result["requests"]:
         assert set(r["statuses"]) <= {200, 303} and r["n"] > 0
         assert 0 < r["min_ms"] <= r["median_ms"] <= r["max_ms"]
+
+
+@pytest.mark.slow
+def test_partitions_bench_small(tmp_path: Path) -> None:
+    from collections import Counter
+
+    import partitions as partitions_bench  # bench/partitions.py, not shixiang.partitions
+
+    out = tmp_path / "partitions.json"
+    assert partitions_bench.main(["--small", "--json", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    configs = result["configs"]
+    assert [(c["n"], c["rows_per_partition"]) for c in configs] == [(1, 2_000), (2, 2_000)]
+    for c in configs:
+        keys = [f"22{p:02d}" for p in range(1, c["n"] + 1)]
+        assert c["index"]["exit"] == 0
+        passes = [c["sequential"]] + ([c["two_at_a_time"]] if c["n"] > 1 else [])
+        assert [p["workers"] for p in passes] == [1, 2][: len(passes)]
+        for run in passes:
+            assert [p["label"] for p in run["partitions"]] == keys
+            for p in run["partitions"]:
+                assert p["exit"] == 0 and p["peak_rss_mib"] > 0 and p["cpu_s"] > 0
+                assert "published_library" in p["steps_s"] and p["wall_s"] > 0
+            assert run["wall_s"] >= max(p["wall_s"] for p in run["partitions"])
+        reruns = [c["rerun"]] if c["n"] == 2 else []  # the first partition over the full library
+        assert "rerun" in c if reruns else "rerun" not in c
+        assert all(r["label"] == keys[0] and r["exit"] == 0 for r in reruns)
+        # Peak RSS is the child's own: above the small wrapper's, which is all it inherits.
+        for p in [c["index"], *reruns, *c["sequential"]["partitions"]]:
+            assert 0 < p["rss_floor_mib"] < 100 < p["peak_rss_mib"]
+        # Each partition published its own slice, all of it, into the one library: the rows
+        # generated per prefecture add up to what the library holds, slice by slice.
+        assert set(c["rows"]) == set(keys) and all(n > 1_500 for n in c["rows"].values())
+        for library in [c["library"]] + ([c["library_two_at_a_time"]] if c["n"] > 1 else []):
+            published = Counter(library["unified_library"]) + Counter(library["rejected_rows"])
+            assert dict(published) == c["rows"]
+            assert sum(published.values()) == c["rows_total"] == sum(c["rows"].values())
+    table = result["summary"]["table"]
+    assert len(table) == 2 and table[1]["two_at_a_time_total_s"] > 0
+    assert all(r["peak_rss_max_mib"] > 0 for r in table)
+    estimate = result["summary"]["estimate"]
+    assert estimate["measured_peak_rss_max_mib"] > 0 and estimate["one_worker_s"] > 0
+    assert "whole" not in result  # no whole-run comparison in the small version
