@@ -10,7 +10,8 @@ DAGSTER_HOME := $(CURDIR)/var/dagster
 
 help:
 	@echo "make demo    create the venv, run the whole job on data/sample, say where the library is"
-	@echo "make test    create the venv, run lint and the test suite (PostgreSQL tests need 127.0.0.1:5432)"
+	@echo "make test    create the venv, run lint and the test suite (PostgreSQL tests need 127.0.0.1:5432,"
+	@echo "             the dagster-celery test needs the redis-server program)"
 	@echo "make dev     open the Dagster UI (http://127.0.0.1:3000) with the schedule and sensor running"
 	@echo "make desk    start the stewards' review desk on var/shixiang.db (http://127.0.0.1:8300)"
 	@echo "make sample  regenerate data/sample from data/reference"
@@ -66,9 +67,11 @@ sample: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/partitions.py
 
 bench-small: $(STAMP)
 	$(BIN)/python bench/scale.py --small
+	$(BIN)/python bench/partitions.py --small
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
