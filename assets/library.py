@@ -14,7 +14,7 @@ from assets.metadata import (
     preview,
     run_summary_tags,
 )
-from assets.partitions import PREFECTURES, covers_everything, file_index
+from assets.partitions import PREFECTURES, file_index
 from pipelines.resources import ShixiangSettings
 from shixiang import (
     changes,
@@ -276,9 +276,7 @@ def library_changes_asset(
         settings.engine(),
         "unified_library",
         changes.COMPARED_COLUMNS,
-        partitions=None
-        if covers_everything(context, file_index(settings))
-        else context.partition_keys,
+        partitions=partitions.slice_keys(file_index(settings), context.partition_keys),
     )
     out = changes.library_changes(previous, unified_library)
     context.add_output_metadata(
@@ -314,13 +312,12 @@ def published_library(
     )
     summary["changes"] = changes.summary(library_changes)
     index = file_index(settings)
-    whole = covers_everything(context, index)
-    keys = sorted(context.partition_keys)
-    summary["partitions"] = "all" if whole else keys
+    slices = partitions.slice_keys(index, context.partition_keys)
+    summary["partitions"] = "all" if slices is None else slices
     started = time.perf_counter()
     context.log.info(
         f"发布到 {store.safe_url(settings.database_url)}（单个事务；"
-        f"{'整个事项库' if whole else '分区 ' + '、'.join(keys)}）…"
+        f"{'整个事项库' if slices is None else '分区 ' + '、'.join(slices)}）…"
     )
     tables = partitions.tag_slices(
         {
@@ -334,12 +331,12 @@ def published_library(
             "library_changes": library_changes,
         },
         partitions.file_partitions(index),
-        keys,
+        context.partition_keys,
     )
     store.publish(
         settings.engine(),
         tables,
-        partitions=None if whole else keys,
+        partitions=slices,
         run_id=context.run_id,
         data_dir=settings.data_dir,
         summary=summary,

@@ -12,7 +12,7 @@ import warnings
 import dagster as dg
 
 from pipelines.resources import ShixiangSettings
-from shixiang import partitions, store
+from shixiang import partitions
 
 PREFECTURES = dg.DynamicPartitionsDefinition(name="prefectures")
 
@@ -29,17 +29,8 @@ warnings.filterwarnings(
 def file_index(
     settings: ShixiangSettings, *, cache: bool = False
 ) -> dict[str, partitions.FileEntry]:
-    """The data directory's implementation lists with their partitions, reading (and storing)
-    only files that are new or changed since they were last placed."""
-    engine = settings.engine()
-    index, fresh = partitions.current_index(
-        settings.data_path, store.read_file_index(engine), cache=cache
-    )
-    if fresh:
-        store.save_file_index(
-            engine, [(e.source_file, e.size, e.mtime_ns, e.partition_key) for e in fresh]
-        )
-    return index
+    """``shixiang.partitions.refresh_index`` on the settings' database and data directory."""
+    return partitions.refresh_index(settings.engine(), settings.data_path, cache=cache)
 
 
 def register(instance: dg.DagsterInstance, keys: list[str]) -> list[str]:
@@ -48,12 +39,6 @@ def register(instance: dg.DagsterInstance, keys: list[str]) -> list[str]:
     if new:
         instance.add_dynamic_partitions(PREFECTURES.name, new)
     return new
-
-
-def covers_everything(context: dg.AssetExecutionContext, index: dict) -> bool:
-    """Whether this run covers every partition the data directory has now: then the library
-    is replaced whole (the rows of a prefecture that left the directory go too)."""
-    return set(partitions.keys(index)) <= set(context.partition_keys)
 
 
 def whole_run_tags(

@@ -48,10 +48,8 @@ def data_dir_changed(
             cursor=cursor,
             dynamic_partitions_requests=add,
         )
-    before = json.loads(context.cursor)
-    # A partition whose files changed, or that has no file any more (its run publishes an
-    # empty slice: its rows leave the library).
-    changed = sorted(k for k in set(now) | set(before) if now.get(k) != before.get(k))
+    # (a partition gone from the directory runs only if the instance still knows its key)
+    changed = partitions.changed_partitions(json.loads(context.cursor), now)
     changed = [k for k in changed if k in now or k in known]
     if not changed:
         return dg.SkipReason("no input file changed")

@@ -20,12 +20,16 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from shixiang.config import LEVELS
 from shixiang.scope import file_division_codes
 from shixiang.tables import PARTITION_COLUMN
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 KEY_DIGITS = 4
 _CODE = re.compile(r"[0-9]{12}")
@@ -108,12 +112,19 @@ def index_files(
     return index, fresh
 
 
-def current_index(
-    data_dir: Path, known: Mapping[str, tuple[int, int, str | None]], *, cache: bool = False
-) -> tuple[dict[str, FileEntry], list[FileEntry]]:
-    """``index_files`` from what ``store.read_file_index`` returns."""
-    entries = {f: FileEntry(f, *v) for f, v in known.items()}
-    return index_files(data_dir, entries, cache=cache)
+def refresh_index(engine: Engine, data_dir: Path, *, cache: bool = False) -> dict[str, FileEntry]:
+    """The data directory's implementation lists with their partitions, from the placements
+    stored in the library database (``input_files``); new and changed files are read and
+    their placements stored (``cache``: see ``peek_partition``)."""
+    from shixiang import store
+
+    known = {f: FileEntry(f, *v) for f, v in store.read_file_index(engine).items()}
+    index, fresh = index_files(data_dir, known, cache=cache)
+    if fresh:
+        store.save_file_index(
+            engine, [(e.source_file, e.size, e.mtime_ns, e.partition_key) for e in fresh]
+        )
+    return index
 
 
 def province_key(entries: Iterable[FileEntry]) -> str:
@@ -139,6 +150,22 @@ def keys(index: Mapping[str, FileEntry]) -> list[str]:
 def files_in(index: Mapping[str, FileEntry], wanted: Collection[str]) -> set[str]:
     """The files of the partitions ``wanted``."""
     return {f for f, key in file_partitions(index).items() if key in wanted}
+
+
+def slice_keys(index: Mapping[str, FileEntry], run_keys: Collection[str]) -> list[str] | None:
+    """The partitions whose slices a run over ``run_keys`` replaces, sorted; None when the run
+    covers every partition the data directory has now: the library is then replaced whole
+    (the rows of a prefecture that left the directory go too)."""
+    if set(keys(index)) <= set(run_keys):
+        return None
+    return sorted(run_keys)
+
+
+def changed_partitions(before: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    """Partitions whose fingerprint differs between two ``fingerprints`` results, sorted: a
+    partition with changed files, a new one, and one with no file any more (its run
+    publishes an empty slice, so its rows leave the library)."""
+    return sorted(k for k in set(now) | set(before) if now.get(k) != before.get(k))
 
 
 def fingerprints(index: Mapping[str, FileEntry]) -> dict[str, str]:
