@@ -6,6 +6,7 @@ quality rules in :mod:`shixiang.rules`. Nothing here imports Dagster.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 # The province's clock: the nightly schedule runs at 02:00 here, and the desk shows times in it.
@@ -127,6 +128,29 @@ class MatchThresholds:
 
 
 THRESHOLDS = MatchThresholds()
+
+# Processes that parse distinct names and walk the tiers (shixiang.matching.name_evidence):
+# $SHIXIANG_MATCH_WORKERS, else the CPUs this process may use. Each takes at least
+# MATCH_MIN_NAMES_PER_WORKER names: below that, starting a process (~1 s) costs more than it
+# saves, so a small run stays in one process.
+MATCH_WORKERS_ENV = "SHIXIANG_MATCH_WORKERS"
+MATCH_MIN_NAMES_PER_WORKER = 20_000
+
+
+def match_workers() -> int:
+    """How many processes may match names (see :data:`MATCH_WORKERS_ENV`); at least 1."""
+    value = os.environ.get(MATCH_WORKERS_ENV, "").strip()
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise ValueError(
+                f"{MATCH_WORKERS_ENV}={value!r}：应为正整数（并行匹配名称的进程数）"
+            ) from None
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+
 
 # Rows shown in Dagster metadata previews.
 # GX Data Docs sites kept (one per run, under 1 MB each): a night is one run per partition,

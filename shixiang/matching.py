@@ -17,9 +17,17 @@ by left-out characters, never by a distinguishing word.
 
 from __future__ import annotations
 
+import itertools
+import os
+import pickle
 import re
+import subprocess
+import sys
+import tempfile
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,27 +38,30 @@ from shixiang import candidates as cand_codec
 from shixiang import decisions
 from shixiang.config import (
     CLAIMED_CODE_PATTERN,
+    MATCH_MIN_NAMES_PER_WORKER,
     STATUS_MATCHED,
     STATUS_REVIEW,
     STATUS_UNMATCHED,
     THRESHOLDS,
     MatchThresholds,
+    match_workers,
 )
 from shixiang.ingest import level_allowed
-from shixiang.names import NameParts, parse_name, parse_text
+from shixiang.names import NameParts, parse_name
 from shixiang.perf import gc_paused
 from shixiang.tiers import (
     AUXILIARY_KEYS,
+    EVIDENCE_COLUMNS,
+    METHOD_NONE,
     STRONG_METHODS,
     TIERS,
     CatalogueView,
-    Outcome,
     Table,
+    evidence_of,
     scopeless_table,
 )
 
 METHOD_CLAIMED_CODE = "claimed_code"  # the claimed code's item, with a name that fits it
-METHOD_NONE = "none"
 _CODE_FORMAT = re.compile(CLAIMED_CODE_PATTERN)
 
 METHOD_LABELS = {
@@ -186,34 +197,77 @@ def _top_candidates(
     return top_idx[codes], top_score[codes]  # back to one row per query
 
 
-def _walk(parts: NameParts, view: CatalogueView) -> tuple[str, Outcome | None]:
-    """The first tier with something to say about a name, and what it says. A name nothing
-    says anything about is walked again in its other readings (without a part that may be a
-    decoration: 政府分局 X, 1 X); they must agree on one item, and what they find is weak
-    evidence (a claimed code of an item the catalogue lacks sends it to review)."""
-    for tier in TIERS:
-        outcome = tier.decide(parts, view.tables[tier.method], view)
-        if outcome is not None:
-            return tier.method, outcome
-    found: dict[str, str] = {}
-    blocked: tuple[str, Outcome] | None = None
-    for text in parts.readings:
-        method, outcome = _walk(parse_text(text), view)
-        if outcome is not None and outcome.code:
-            found.setdefault(outcome.code, method)
-        elif outcome is not None and blocked is None:
-            blocked = (method, outcome)
-    if len(found) == 1:
-        (code, method), *_ = found.items()
-        return method, Outcome(code=code, detail=READING_DETAIL, weak=True)
-    if len(found) > 1:
-        return METHOD_NONE, Outcome(
-            reason="名称的几种读法指向不同的目录事项", candidates=tuple(found)
+def name_evidence(names: list[str], view: CatalogueView, workers: int | None = None) -> list[tuple]:
+    """:data:`EVIDENCE_COLUMNS` tuples of distinct ``names``, in order.
+
+    Parsing and walking the tiers is pure Python, about 80 µs a name: 200,000 distinct names
+    (a 500,000-row province with real-world noise) take 16 s on one core. With
+    ``MATCH_MIN_NAMES_PER_WORKER`` names or more per worker they are split between this
+    process and ``workers - 1`` helper processes (:mod:`shixiang.match_worker`), each sent
+    the catalogue view and its share. ``workers`` defaults to
+    :func:`shixiang.config.match_workers`. The result does not depend on the split."""
+    workers = match_workers() if workers is None else workers
+    workers = max(1, min(workers, len(names) // MATCH_MIN_NAMES_PER_WORKER))
+    if workers == 1:
+        return evidence_of(names, view)
+    # Equal shares; this process works on the first while the others start (~1 s).
+    bounds = np.linspace(0, len(names), workers + 1).astype(int).tolist()
+    chunks = [names[a:b] for a, b in itertools.pairwise(bounds)]
+    helpers = [_Helper(view, chunk) for chunk in chunks[1:]]
+    try:
+        evidence = evidence_of(chunks[0], view)
+        for helper in helpers:
+            evidence.extend(helper.result())
+    finally:
+        for helper in helpers:
+            helper.close()
+    return evidence
+
+
+class _Helper:
+    """A :mod:`shixiang.match_worker` process working on some names. Its stdin is fed from a
+    thread (the child reads it only once its imports are done); stderr goes to a temporary
+    file, quoted if the child fails."""
+
+    def __init__(self, view: CatalogueView, names: list[str]) -> None:
+        package_root = str(Path(__file__).resolve().parent.parent)
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, path]))}
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "shixiang.match_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+            env=env,
         )
-    return blocked or (METHOD_NONE, None)
+        payload = pickle.dumps((view, names), protocol=pickle.HIGHEST_PROTOCOL)
+        self.feeder = threading.Thread(target=self._feed, args=(payload,), daemon=True)
+        self.feeder.start()
 
+    def _feed(self, payload: bytes) -> None:
+        try:
+            self.proc.stdin.write(payload)
+            self.proc.stdin.close()
+        except OSError:  # the child died: result() reports its exit code and stderr
+            pass
 
-READING_DETAIL = "去掉了名称首尾可能是实施主体或序号的部分"
+    def result(self) -> list[tuple]:
+        data = self.proc.stdout.read()
+        code = self.proc.wait()
+        self.feeder.join()
+        if code != 0:
+            self.errors.seek(0)
+            message = self.errors.read().decode("utf-8", "replace").strip()
+            raise RuntimeError(f"名称匹配子进程失败（退出码 {code}）：{message[-2000:]}")
+        return pickle.loads(data)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.errors.close()
 
 
 def match_names(
@@ -231,26 +285,18 @@ def match_names(
     candidates (list of (code, score), the tiers' items first), conflict.
     """
     uniq = pd.Index(pd.unique(names.dropna().astype(str)))
-    parts = [parse_name(n) for n in uniq.tolist()]
-    out = pd.DataFrame(index=uniq)
-    out["name_key"] = [p.key for p in parts]
-    out["name_situation"] = [p.situation for p in parts]
-    out["name_scope"] = [p.scope for p in parts]
-    out["name_notes"] = ["、".join(p.notes) for p in parts]
     # An alias whose code left the catalogue is no evidence at all.
     alias_table = {k: (c,) for k, c in (aliases or {}).items() if c in index.position}
     view = CatalogueView(index.parts, {**index.tables, "alias": alias_table})
-    walked = [_walk(p, view) for p in parts]
-    out["method"] = pd.Series([m for m, _ in walked], index=uniq, dtype="str")
-    out["business_code"] = pd.Series(
-        [o.code if o is not None else None for _, o in walked], index=uniq, dtype="str"
+    evidence = name_evidence(uniq.tolist(), view)
+    values = list(zip(*evidence, strict=True)) if evidence else [()] * len(EVIDENCE_COLUMNS)
+    out = pd.DataFrame(
+        {
+            col: pd.Series(list(vals), index=uniq, dtype=dtype)
+            for (col, dtype), vals in zip(EVIDENCE_COLUMNS.items(), values, strict=True)
+        },
+        index=uniq,
     )
-    out["blocked"] = [o.reason if o is not None else "" for _, o in walked]
-    out["absent"] = [o is not None and o.absent for _, o in walked]
-    out["weak"] = [o is not None and o.weak for _, o in walked]
-    out["catalogue_side"] = [o is not None and o.catalogue_side for _, o in walked]
-    out["proposed"] = [o.candidates if o is not None else () for _, o in walked]
-    out["detail"] = [o.detail if o is not None else "" for _, o in walked]
     blocked = out["blocked"].to_numpy() != ""
     out.loc[blocked, "method"] = METHOD_NONE
 
@@ -274,11 +320,9 @@ def match_names(
         )
     ]
     # A blocking tier's items come first: they are what the steward must choose between.
+    name_keys, proposed = out["name_key"].tolist(), out["proposed"].tolist()
     for i in np.flatnonzero(blocked):
-        own = [
-            (c, round(float(fuzz.ratio(parts[i].key, key_of[c])), 1))
-            for c in walked[i][1].candidates
-        ]
+        own = [(c, round(float(fuzz.ratio(name_keys[i], key_of[c])), 1)) for c in proposed[i]]
         seen = {c for c, _ in own}
         fuzzy[i] = (own + [x for x in fuzzy[i] if x[0] not in seen])[: max(shown, len(own))]
     out["candidates"] = fuzzy

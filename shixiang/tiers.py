@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from shixiang.names import OPTIONAL_WORD_PATTERN, NameParts
+from shixiang.names import OPTIONAL_WORD_PATTERN, NameParts, parse_name, parse_text
+from shixiang.perf import gc_paused
 
 Table = Mapping[str, tuple[str, ...]]  # key → catalogue business codes with that key
 
@@ -456,3 +457,76 @@ AUXILIARY_KEYS: dict[str, Callable[[NameParts], Iterable[str]]] = {
     # names that open with a level word (县级文物保护单位修缮许可), read without it
     "level_prefixed": lambda p: (k for kind, k in p.reductions if kind == "level_prefix"),
 }
+
+
+# --- Walking the tiers ----------------------------------------------------------------------
+# Kept apart from shixiang.matching (which adds candidates and decisions with pandas) so that
+# a helper process of the matcher (shixiang.match_worker) starts without importing pandas.
+
+METHOD_NONE = "none"
+
+
+def walk(parts: NameParts, view: CatalogueView) -> tuple[str, Outcome | None]:
+    """The first tier with something to say about a name, and what it says. A name nothing
+    says anything about is walked again in its other readings (without a part that may be a
+    decoration: 政府分局 X, 1 X); they must agree on one item, and what they find is weak
+    evidence (a claimed code of an item the catalogue lacks sends it to review)."""
+    for tier in TIERS:
+        outcome = tier.decide(parts, view.tables[tier.method], view)
+        if outcome is not None:
+            return tier.method, outcome
+    found: dict[str, str] = {}
+    blocked: tuple[str, Outcome] | None = None
+    for text in parts.readings:
+        method, outcome = walk(parse_text(text), view)
+        if outcome is not None and outcome.code:
+            found.setdefault(outcome.code, method)
+        elif outcome is not None and blocked is None:
+            blocked = (method, outcome)
+    if len(found) == 1:
+        (code, method), *_ = found.items()
+        return method, Outcome(code=code, detail=READING_DETAIL, weak=True)
+    if len(found) > 1:
+        return METHOD_NONE, Outcome(
+            reason="名称的几种读法指向不同的目录事项", candidates=tuple(found)
+        )
+    return blocked or (METHOD_NONE, None)
+
+
+READING_DETAIL = "去掉了名称首尾可能是实施主体或序号的部分"
+
+# What the name model and the tiers say about one distinct name (``name_evidence``), in order,
+# with the dtype of its column in ``match_names``' output.
+EVIDENCE_COLUMNS: dict[str, str] = {
+    "name_key": "str",
+    "name_situation": "str",
+    "name_scope": "str",
+    "name_notes": "str",
+    "method": "str",
+    "business_code": "str",  # the item a tier accepted (missing when none did)
+    "blocked": "str",  # why a tier sent the name to review, or ""
+    "absent": "bool",
+    "weak": "bool",
+    "catalogue_side": "bool",
+    "proposed": "object",  # the items a blocking tier found
+    "detail": "str",
+}
+
+
+def evidence_of(names: list[str], view: CatalogueView) -> list[tuple]:
+    """One :data:`EVIDENCE_COLUMNS` tuple per name: parse it, walk the tiers."""
+    out = []
+    with gc_paused():
+        for name in names:
+            p = parse_name(name)
+            method, o = walk(p, view)
+            said = (
+                _NOTHING_SAID
+                if o is None
+                else (o.code, o.reason, o.absent, o.weak, o.catalogue_side, o.candidates, o.detail)
+            )
+            out.append((p.key, p.situation, p.scope, "、".join(p.notes), method, *said))
+    return out
+
+
+_NOTHING_SAID = (None, "", False, False, False, (), "")  # no tier had anything to say
