@@ -19,6 +19,7 @@ from pipelines.resources import ShixiangSettings
 from shixiang import (
     changes,
     decisions,
+    evidence_cache,
     expectations,
     ingest,
     library,
@@ -28,6 +29,7 @@ from shixiang import (
     store,
 )
 from shixiang.config import LEVELS, STATUS_MATCHED, STATUS_REVIEW, STATUS_UNMATCHED
+from shixiang.evidence_cache import EvidenceCache
 
 MATCHING = "matching"
 STEWARDSHIP = "stewardship"
@@ -94,19 +96,27 @@ def steward_decisions(
 @dg.asset(group_name=MATCHING, partitions_def=PREFECTURES, kinds={"pandas", "rapidfuzz"})
 def matched_items(
     context: dg.AssetExecutionContext,
+    settings: ShixiangSettings,
     catalogue: ingest.Loaded,
     item_rows: ingest.Loaded,
     steward_decisions: pd.DataFrame,
 ) -> pd.DataFrame:
     """Every accepted row matched against the catalogue, with the stewards' decisions applied:
-    status, method, score, margin, candidates and explanation (distinct names matched once)."""
+    status, method, score, margin, candidates and explanation (distinct names matched once;
+    names seen by an earlier run are not parsed again: the `match_cache` table)."""
     started = time.perf_counter()
-    context.log.info(
-        f"匹配 {len(item_rows.rows)} 行（{item_rows.rows['item_name'].nunique()} 个不同名称）…"
-    )
-    decided = matching.decide(item_rows.rows, catalogue.rows, steward_decisions)
+    names = pd.unique(item_rows.rows["item_name"].dropna().astype("str"))
+    context.log.info(f"匹配 {len(item_rows.rows)} 行（{len(names)} 个不同名称）…")
+    engine = settings.engine()
+    cache = _load_cache(context, engine, catalogue.rows, names)
+    decided = matching.decide(item_rows.rows, catalogue.rows, steward_decisions, cache)
+    if cache is not None:
+        _save_cache(context, engine, cache)
     elapsed = time.perf_counter() - started
-    context.log.info(f"匹配完成，用时 {elapsed:.1f} 秒")
+    context.log.info(
+        f"匹配完成，用时 {elapsed:.1f} 秒"
+        + (f"（{cache.used} 个名称取自上次的解析结果）" if cache is not None else "")
+    )
     n = max(len(decided), 1)
     status = decided["status"]
     context.add_output_metadata(
@@ -120,6 +130,8 @@ def matched_items(
             "review_pct": percent((status == STATUS_REVIEW).sum(), n),
             "unmatched_pct": percent((status == STATUS_UNMATCHED).sum(), n),
             "matching_seconds": round(elapsed, 2),
+            "names_from_cache": cache.used if cache is not None else 0,
+            "names_parsed": len(names) - (cache.used if cache is not None else 0),
             "unmatched_preview": preview(
                 decided.loc[status == STATUS_UNMATCHED],
                 ["source_file", "source_row", "agency", "item_name", "explanation"],
@@ -127,6 +139,23 @@ def matched_items(
         }
     )
     return decided
+
+
+def _load_cache(context, engine, catalogue: pd.DataFrame, names) -> EvidenceCache | None:
+    """The match cache's entries for these names; None (match without it) if the database
+    cannot give them: the cache only saves time."""
+    try:
+        return evidence_cache.load(engine, evidence_cache.fingerprint(catalogue), names)
+    except Exception as exc:
+        context.log.warning(f"匹配缓存不可用，本次全部名称重新解析：{exc}")
+        return None
+
+
+def _save_cache(context, engine, cache: EvidenceCache) -> None:
+    try:
+        evidence_cache.save(engine, cache)
+    except Exception as exc:
+        context.log.warning(f"匹配缓存未能保存（下次将重新解析这些名称）：{exc}")
 
 
 @dg.asset(name="qc_issues", group_name=OUTPUTS, partitions_def=PREFECTURES, kinds={"pandas"})

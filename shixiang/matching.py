@@ -46,6 +46,7 @@ from shixiang.config import (
     MatchThresholds,
     match_workers,
 )
+from shixiang.evidence_cache import EvidenceCache
 from shixiang.ingest import level_allowed
 from shixiang.names import NameParts, parse_name
 from shixiang.perf import gc_paused
@@ -197,8 +198,11 @@ def _top_candidates(
     return top_idx[codes], top_score[codes]  # back to one row per query
 
 
-def name_evidence(names: list[str], view: CatalogueView, workers: int | None = None) -> list[tuple]:
-    """:data:`EVIDENCE_COLUMNS` tuples of distinct ``names``, in order.
+def name_evidence(
+    names: list[str], view: CatalogueView, workers: int | None = None, probes: bool = False
+) -> list[tuple]:
+    """:data:`EVIDENCE_COLUMNS` tuples of distinct ``names``, in order (with ``probes``,
+    ``(evidence, alias probes)`` pairs: see :func:`shixiang.tiers.evidence_of`).
 
     Parsing and walking the tiers is pure Python, about 80 µs a name: 200,000 distinct names
     (a 500,000-row province with real-world noise) take 16 s on one core. With
@@ -209,13 +213,13 @@ def name_evidence(names: list[str], view: CatalogueView, workers: int | None = N
     workers = match_workers() if workers is None else workers
     workers = max(1, min(workers, len(names) // MATCH_MIN_NAMES_PER_WORKER))
     if workers == 1:
-        return evidence_of(names, view)
+        return evidence_of(names, view, probes)
     # Equal shares; this process works on the first while the others start (~1 s).
     bounds = np.linspace(0, len(names), workers + 1).astype(int).tolist()
     chunks = [names[a:b] for a, b in itertools.pairwise(bounds)]
-    helpers = [_Helper(view, chunk) for chunk in chunks[1:]]
+    helpers = [_Helper(view, chunk, probes) for chunk in chunks[1:]]
     try:
-        evidence = evidence_of(chunks[0], view)
+        evidence = evidence_of(chunks[0], view, probes)
         for helper in helpers:
             evidence.extend(helper.result())
     finally:
@@ -229,7 +233,7 @@ class _Helper:
     thread (the child reads it only once its imports are done); stderr goes to a temporary
     file, quoted if the child fails."""
 
-    def __init__(self, view: CatalogueView, names: list[str]) -> None:
+    def __init__(self, view: CatalogueView, names: list[str], probes: bool) -> None:
         package_root = str(Path(__file__).resolve().parent.parent)
         path = os.environ.get("PYTHONPATH")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, path]))}
@@ -241,7 +245,7 @@ class _Helper:
             stderr=self.errors,
             env=env,
         )
-        payload = pickle.dumps((view, names), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps((view, names, probes), protocol=pickle.HIGHEST_PROTOCOL)
         self.feeder = threading.Thread(target=self._feed, args=(payload,), daemon=True)
         self.feeder.start()
 
@@ -270,14 +274,52 @@ class _Helper:
         self.errors.close()
 
 
+def _evidence(
+    names: list[str], index: CatalogueIndex, alias_table: Table, cache: EvidenceCache | None
+) -> list[tuple]:
+    """:func:`name_evidence` of ``names``, from ``cache`` where it holds."""
+    view = CatalogueView(index.parts, {**index.tables, "alias": alias_table})
+    if cache is None:
+        return name_evidence(names, view)
+    aliased = set(alias_table)
+    out: list[tuple | None] = [None] * len(names)
+    todo: list[int] = []  # not in the cache
+    redo: list[int] = []  # an alias in force may change what the tiers say
+    for i, name in enumerate(names):
+        hit = cache.known.get(name)
+        if hit is None:
+            todo.append(i)
+        elif aliased and not aliased.isdisjoint(hit[1]):
+            redo.append(i)
+        else:
+            out[i] = hit[0]
+    cache.used = len(names) - len(todo) - len(redo)
+    # New names are walked without the aliases (what the cache keeps), and again with them
+    # only when one of their keys is an alias.
+    plain = CatalogueView(index.parts, {**index.tables, "alias": {}})
+    found = name_evidence([names[i] for i in todo], plain, probes=True)
+    for i, (evidence, probes) in zip(todo, found, strict=True):
+        cache.new[names[i]] = (evidence, probes)
+        if aliased and not aliased.isdisjoint(probes):
+            redo.append(i)
+        else:
+            out[i] = evidence
+    for i, evidence in zip(redo, name_evidence([names[i] for i in redo], view), strict=True):
+        out[i] = evidence
+    return out  # type: ignore[return-value]  # every position is filled
+
+
 def match_names(
     names: pd.Series,
     index: CatalogueIndex,
     aliases: dict[str, str] | None = None,
     thresholds: MatchThresholds = THRESHOLDS,
+    cache: EvidenceCache | None = None,
 ) -> pd.DataFrame:
     """Match *distinct* raw names through the tiers. One output row per distinct name,
-    indexed by the raw name.
+    indexed by the raw name. With ``cache``, names it knows are not parsed again and the
+    names it does not know are added to its ``new`` entries (see
+    :mod:`shixiang.evidence_cache`); the result is the same.
 
     Columns: name_key, name_situation, name_scope, name_notes, method, business_code (the
     accepted item or NaN), blocked (why a tier sent the name to review, or ""), proposed (the
@@ -287,8 +329,7 @@ def match_names(
     uniq = pd.Index(pd.unique(names.dropna().astype(str)))
     # An alias whose code left the catalogue is no evidence at all.
     alias_table = {k: (c,) for k, c in (aliases or {}).items() if c in index.position}
-    view = CatalogueView(index.parts, {**index.tables, "alias": alias_table})
-    evidence = name_evidence(uniq.tolist(), view)
+    evidence = _evidence(uniq.tolist(), index, alias_table, cache)
     values = list(zip(*evidence, strict=True)) if evidence else [()] * len(EVIDENCE_COLUMNS)
     out = pd.DataFrame(
         {
@@ -394,6 +435,7 @@ def decide_rows(
     index: CatalogueIndex,
     aliases: dict[str, str] | None = None,
     thresholds: MatchThresholds = THRESHOLDS,
+    cache: EvidenceCache | None = None,
 ) -> pd.DataFrame:
     """Decide every item row: status, business_code, method, score, margin, candidates, and a
     Chinese explanation. Returns ``items`` with :data:`DECISION_COLUMNS` added (same order).
@@ -411,7 +453,7 @@ def decide_rows(
     codes, first = distinct_rows(pairs)
     distinct = pairs.iloc[first].reset_index(drop=True)
     rows = np.bincount(codes, minlength=len(distinct)) if len(codes) else np.zeros(0, int)
-    decided = _decide_distinct(distinct, index, aliases, thresholds, rows)
+    decided = _decide_distinct(distinct, index, aliases, thresholds, rows, cache)
     out = items.copy()
     for col in DECISION_COLUMNS:
         out[col] = pd.Series(decided[col].array.take(codes), index=out.index)
@@ -424,9 +466,10 @@ def _decide_distinct(
     aliases: dict[str, str] | None,
     thresholds: MatchThresholds,
     rows: np.ndarray | None = None,
+    cache: EvidenceCache | None = None,
 ) -> pd.DataFrame:
     """:func:`decide_rows` on distinct (item_name, claimed_code) pairs, ``rows`` of each."""
-    names = match_names(items["item_name"], index, aliases, thresholds)
+    names = match_names(items["item_name"], index, aliases, thresholds, cache)
     per_row = names.reindex(items["item_name"].astype(str).to_numpy())
     per_row.index = items.index
 
@@ -742,15 +785,19 @@ _CATALOGUE_JOIN = {
 
 
 def decide(
-    items: pd.DataFrame, catalogue: pd.DataFrame, steward_decisions: pd.DataFrame | None = None
+    items: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    steward_decisions: pd.DataFrame | None = None,
+    cache: EvidenceCache | None = None,
 ) -> pd.DataFrame:
     """Match every row, apply the stewards' decisions in force, and join the matched catalogue
-    item's elements (``cat_*`` columns)."""
+    item's elements (``cat_*`` columns). ``cache``: name evidence kept from earlier runs
+    (:mod:`shixiang.evidence_cache`), of this catalogue's fingerprint."""
     index = CatalogueIndex.build(catalogue)
     in_force = decisions.effective(steward_decisions) if steward_decisions is not None else None
     aliases = decisions.aliases(in_force) if in_force is not None else None
     with gc_paused():
-        decided = decide_rows(items, index, aliases)
+        decided = decide_rows(items, index, aliases, cache=cache)
     if in_force is not None:
         decided = decisions.apply(decided, in_force, index.attr["item_name"])
     else:

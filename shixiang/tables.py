@@ -288,6 +288,16 @@ input_files = Table(
     Column("partition_key", String(16)),  # NULL: the file names no unit
 )
 
+# What the name model and the tiers said about each distinct name, kept across runs
+# (``shixiang.evidence_cache``): not part of the output contract, and safe to empty.
+match_cache = Table(
+    "match_cache",
+    metadata,
+    Column("name", Text, primary_key=True),  # the name as a unit wrote it
+    Column("fingerprint", String(64), nullable=False),  # catalogue + matcher code
+    Column("evidence", Text, nullable=False),  # JSON: [evidence, alias probes]
+)
+
 # --- the review desk (see shixiang/desk/) -----------------------------------------------------
 
 desk_users = Table(

@@ -513,9 +513,10 @@ EVIDENCE_COLUMNS: dict[str, str] = {
 }
 
 
-def evidence_of(names: list[str], view: CatalogueView) -> list[tuple]:
-    """One :data:`EVIDENCE_COLUMNS` tuple per name: parse it, walk the tiers."""
-    out = []
+def evidence_of(names: list[str], view: CatalogueView, probes: bool = False) -> list[tuple]:
+    """One :data:`EVIDENCE_COLUMNS` tuple per name: parse it, walk the tiers. With
+    ``probes``, one ``(evidence, alias_probes(parts))`` pair per name instead."""
+    out: list[tuple] = []
     with gc_paused():
         for name in names:
             p = parse_name(name)
@@ -525,8 +526,16 @@ def evidence_of(names: list[str], view: CatalogueView) -> list[tuple]:
                 if o is None
                 else (o.code, o.reason, o.absent, o.weak, o.catalogue_side, o.candidates, o.detail)
             )
-            out.append((p.key, p.situation, p.scope, "、".join(p.notes), method, *said))
+            evidence = (p.key, p.situation, p.scope, "、".join(p.notes), method, *said)
+            out.append((evidence, alias_probes(p)) if probes else evidence)
     return out
+
+
+def alias_probes(parts: NameParts) -> tuple[str, ...]:
+    """Every key under which the alias tier may look a name up: its own key and its other
+    readings' (see :func:`walk`). A name's evidence found without the stewards' aliases holds
+    as long as none of these keys is an alias."""
+    return (parts.key, *(parse_text(text).key for text in parts.readings))
 
 
 _NOTHING_SAID = (None, "", False, False, False, (), "")  # no tier had anything to say

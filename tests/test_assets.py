@@ -82,21 +82,31 @@ def test_level_asset_and_its_check(mini_dir: Path, tmp_path: Path) -> None:
     assert Path(result.metadata["data_docs_path"].value).exists()
 
 
-def test_matching_asset_metadata(mini_dir: Path) -> None:
+def test_matching_asset_metadata(mini_dir: Path, tmp_path: Path) -> None:
     levels = {
         f"{lv}_items": ingest.load_level(mini_dir, lv)
         for lv in ("province", "city", "county", "township", "village")
     }
     rows = item_rows(context=dg.build_asset_context(), **levels)
-    context = dg.build_asset_context()
     no_decisions = pd.DataFrame(columns=["id", "scope", "division_code", "name_key", "decision"])
-    decided = matched_items(
-        context=context,
-        catalogue=ingest.load_catalogue(mini_dir),
-        item_rows=rows,
-        steward_decisions=no_decisions,
-    )
-    meta = context.get_output_metadata("result")
+
+    def match() -> tuple[pd.DataFrame, dict]:
+        context = dg.build_asset_context()
+        decided = matched_items(
+            context=context,
+            settings=settings_for(mini_dir, tmp_path),
+            catalogue=ingest.load_catalogue(mini_dir),
+            item_rows=rows,
+            steward_decisions=no_decisions,
+        )
+        return decided, context.get_output_metadata("result")
+
+    first, meta = match()
+    distinct = rows.rows["item_name"].nunique()
+    assert (meta["names_from_cache"], meta["names_parsed"]) == (0, distinct)
+    decided, meta = match()  # the names are in the library database's match cache now
+    assert (meta["names_from_cache"], meta["names_parsed"]) == (distinct, 0)
+    pd.testing.assert_frame_equal(decided, first)
     assert meta["dagster/row_count"] == len(decided) == 6
     assert set(meta["status_counts"].value) <= {"matched", "review", "unmatched"}
     assert "老年人助餐服务登记" in meta["unmatched_preview"].value
