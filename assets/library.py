@@ -108,7 +108,7 @@ def matched_items(
     names = pd.unique(item_rows.rows["item_name"].dropna().astype("str"))
     context.log.info(f"匹配 {len(item_rows.rows)} 行（{len(names)} 个不同名称）…")
     engine = settings.engine()
-    cache = _load_cache(context, engine, catalogue.rows, names)
+    cache = _load_cache(context, engine, catalogue.rows)
     decided = matching.decide(item_rows.rows, catalogue.rows, steward_decisions, cache)
     if cache is not None:
         _save_cache(context, engine, cache)
@@ -141,11 +141,14 @@ def matched_items(
     return decided
 
 
-def _load_cache(context, engine, catalogue: pd.DataFrame, names) -> EvidenceCache | None:
-    """The match cache's entries for these names; None (match without it) if the database
-    cannot give them: the cache only saves time."""
+def _load_cache(context, engine, catalogue: pd.DataFrame) -> EvidenceCache | None:
+    """What the last run of this partition (or of every partition) stored in the match cache;
+    None (match without it) if the database cannot give it: the cache only saves time."""
+    keys = context.partition_keys if context.has_partition_key_range else []
+    keys = [context.partition_key] if context.has_partition_key else keys
+    scope = keys[0] if len(keys) == 1 else evidence_cache.EVERY_PARTITION
     try:
-        return evidence_cache.load(engine, evidence_cache.fingerprint(catalogue), names)
+        return evidence_cache.load(engine, evidence_cache.fingerprint(catalogue), scope)
     except Exception as exc:
         context.log.warning(f"匹配缓存不可用，本次全部名称重新解析：{exc}")
         return None

@@ -14,43 +14,58 @@ model and the tiers say about a name depends only on:
 So the cache holds each name's evidence found *without* aliases, with its alias probes, under a
 :func:`fingerprint` of the rest. A run uses a cached entry when the fingerprint is the same and
 none of its probes is an alias in force; every other name is parsed as before (see
-:func:`shixiang.matching.match_names`). Entries live in the library database's ``match_cache``
-table (one row a name, shared by every partition: names repeat across prefectures), which is
-not part of the output contract. The cache can be emptied at any time
-(``DELETE FROM match_cache``); it never changes a result, only how long the matching takes.
+:func:`shixiang.matching.match_names`). Each run stores the entries of its own names for the
+next run of the same partition (``scope``: a partition key, or ``*`` for a run of every
+partition), as one Parquet document in the library database's ``match_cache`` table, which is
+not part of the output contract. Parquet rather than a row per name: 200,000 entries load in
+well under a second (a row per name with a JSON document took 7 s), and unlike a pickle,
+reading it runs no code. The table can be emptied at any time (``DELETE FROM match_cache``):
+the cache never changes a result, only how long the matching takes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import json
-from collections.abc import Iterable
+import io
 from dataclasses import dataclass, field
 from importlib import metadata as dist_metadata
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import delete, inspect, select
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import delete, insert, inspect, select
 from sqlalchemy.engine import Engine
 
 from shixiang.tables import match_cache
+from shixiang.tiers import EVIDENCE_COLUMNS
 
 # The modules whose code decides a name's evidence, and the libraries they call.
 _CODE = ("cleaning.py", "decoration.py", "names.py", "tiers.py")
 _LIBRARIES = ("opencc-python-reimplemented", "pypinyin")
-# Names looked up per query (SQLite allows 32,766 bound values).
-_LOOKUP_CHUNK = 10_000
+# The scope of a run that covers every partition.
+EVERY_PARTITION = "*"
 
 Entry = tuple[tuple, tuple[str, ...]]  # (evidence tuple, alias probes)
+_ARROW = {"str": pa.string(), "bool": pa.bool_(), "object": pa.list_(pa.string())}
+_SCHEMA = pa.schema(
+    [("name", pa.string())]
+    + [(col, _ARROW[dtype]) for col, dtype in EVIDENCE_COLUMNS.items()]
+    + [("alias_probes", pa.list_(pa.string()))]
+)
 
 
 @dataclass
 class EvidenceCache:
-    """The entries of one fingerprint a run may use (``known``) and those it found (``new``)."""
+    """The entries a run may use (``known``: of its scope, under its fingerprint), those it
+    found (``new``), and the names it asked about (``seen``: what it stores for the next run)."""
 
     fingerprint: str
+    scope: str = EVERY_PARTITION
     known: dict[str, Entry] = field(default_factory=dict)
     new: dict[str, Entry] = field(default_factory=dict)
+    seen: list[str] = field(default_factory=list)
     used: int = 0  # names whose evidence came from ``known``
 
 
@@ -72,52 +87,62 @@ def fingerprint(catalogue: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _encode(entry: Entry) -> str:
-    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+def encode(entries: dict[str, Entry]) -> bytes:
+    """``entries`` as a Parquet document (one row a name)."""
+    names = list(entries)
+    evidence = [e for e, _ in entries.values()]
+    columns = list(zip(*evidence, strict=True)) if evidence else [()] * len(EVIDENCE_COLUMNS)
+    arrays = [names, *(list(c) for c in columns), [list(p) for _, p in entries.values()]]
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_arrays(arrays, schema=_SCHEMA), buffer)
+    return buffer.getvalue()
 
 
-def _decode(text: str) -> Entry:
-    evidence, probes = json.loads(text)
-    evidence[-2] = tuple(evidence[-2])  # the items a blocking tier found: a tuple, as computed
-    return tuple(evidence), tuple(probes)
+def decode(payload: bytes) -> dict[str, Entry]:
+    """The entries of a document written by :func:`encode`."""
+    table = pq.read_table(io.BytesIO(payload))
+    if table.schema != _SCHEMA:
+        raise ValueError("匹配缓存的格式与本版本不同")
+    columns = [table.column(c).to_pylist() for c in _SCHEMA.names]
+    proposed = list(EVIDENCE_COLUMNS).index("proposed") + 1
+    columns[proposed] = [tuple(x) for x in columns[proposed]]
+    names, probes = columns[0], [tuple(p) for p in columns[-1]]
+    evidence = zip(*columns[1:-1], strict=True)
+    return dict(zip(names, zip(evidence, probes, strict=True), strict=True))
 
 
-def load(engine: Engine, fp: str, names: Iterable[str]) -> EvidenceCache:
-    """The cached entries of ``names`` under fingerprint ``fp`` (none when the table does not
-    exist yet). Only reads."""
-    cache = EvidenceCache(fp)
-    names = list(names)
+def load(engine: Engine, fp: str, scope: str = EVERY_PARTITION) -> EvidenceCache:
+    """The entries the last run of ``scope`` stored, if it ran under fingerprint ``fp`` (none
+    when the table does not exist yet). Only reads."""
+    cache = EvidenceCache(fp, scope)
     with engine.connect() as conn:
         if not inspect(conn).has_table(match_cache.name):
             return cache
-        for start in range(0, len(names), _LOOKUP_CHUNK):
-            rows = conn.execute(
-                select(match_cache.c.name, match_cache.c.evidence).where(
-                    match_cache.c.fingerprint == fp,
-                    match_cache.c.name.in_(names[start : start + _LOOKUP_CHUNK]),
-                )
+        payload = conn.execute(
+            select(match_cache.c.payload).where(
+                match_cache.c.scope == scope, match_cache.c.fingerprint == fp
             )
-            cache.known.update((name, _decode(text)) for name, text in rows)
+        ).scalar_one_or_none()
+    if payload is not None:
+        cache.known = decode(payload)
     return cache
 
 
 def save(engine: Engine, cache: EvidenceCache) -> int:
-    """Store the run's new entries, in one transaction that also drops the entries of other
-    fingerprints (an older catalogue or matcher: they would never be used again). Another run
-    storing the same name at the same time stored the same evidence: the first one stays.
-    Returns the number of new entries."""
+    """Store the entries of the names the run asked about, replacing what the scope's last run
+    stored (names no longer listed go). Returns the number of entries."""
     from shixiang.store import ensure_schema
 
-    rows = [(name, cache.fingerprint, _encode(entry)) for name, entry in cache.new.items()]
+    entries = {n: cache.known.get(n) or cache.new[n] for n in cache.seen}
+    row = {
+        "scope": cache.scope,
+        "fingerprint": cache.fingerprint,
+        "names": len(entries),
+        "payload": encode(entries),
+        "saved_at": dt.datetime.now(dt.UTC),
+    }
     ensure_schema(engine)
-    table = match_cache.name
-    if engine.dialect.name == "postgresql":
-        sql = f'INSERT INTO "{table}" (name, fingerprint, evidence) VALUES (%s, %s, %s) '
-        sql += "ON CONFLICT (name) DO NOTHING"
-    else:
-        sql = f'INSERT OR IGNORE INTO "{table}" (name, fingerprint, evidence) VALUES (?, ?, ?)'
     with engine.begin() as conn:
-        conn.execute(delete(match_cache).where(match_cache.c.fingerprint != cache.fingerprint))
-        if rows:
-            conn.exec_driver_sql(sql, rows)
-    return len(rows)
+        conn.execute(delete(match_cache).where(match_cache.c.scope == cache.scope))
+        conn.execute(insert(match_cache), [row])
+    return len(entries)

@@ -282,6 +282,7 @@ def _evidence(
     if cache is None:
         return name_evidence(names, view)
     aliased = set(alias_table)
+    cache.seen = names
     out: list[tuple | None] = [None] * len(names)
     todo: list[int] = []  # not in the cache
     redo: list[int] = []  # an alias in force may change what the tiers say

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -288,14 +289,17 @@ input_files = Table(
     Column("partition_key", String(16)),  # NULL: the file names no unit
 )
 
-# What the name model and the tiers said about each distinct name, kept across runs
-# (``shixiang.evidence_cache``): not part of the output contract, and safe to empty.
+# What the name model and the tiers said about each distinct name of a run, kept for the next
+# run of the same partition (``shixiang.evidence_cache``): not part of the output contract, and
+# safe to empty.
 match_cache = Table(
     "match_cache",
     metadata,
-    Column("name", Text, primary_key=True),  # the name as a unit wrote it
+    Column("scope", String(64), primary_key=True),  # the run's partition key, or * (every one)
     Column("fingerprint", String(64), nullable=False),  # catalogue + matcher code
-    Column("evidence", Text, nullable=False),  # JSON: [evidence, alias probes]
+    Column("names", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # Parquet: one row a name
+    Column("saved_at", DateTime(timezone=True), nullable=False),
 )
 
 # --- the review desk (see shixiang/desk/) -----------------------------------------------------

@@ -38,16 +38,17 @@ def test_a_second_run_parses_nothing_and_gets_the_same_result(sample, engine) ->
     fp = evidence_cache.fingerprint(catalogue)
     alone = matching.match_names(names, index)
 
-    first = evidence_cache.load(engine, fp, names)
+    first = evidence_cache.load(engine, fp, "5116")
     assert not first.known
     pd.testing.assert_frame_equal(matching.match_names(names, index, cache=first), alone)
     assert first.used == 0 and set(first.new) == set(names)
     assert evidence_cache.save(engine, first) == len(names)
 
-    second = evidence_cache.load(engine, fp, names)  # through the database and back
+    second = evidence_cache.load(engine, fp, "5116")  # through the database and back
     assert set(second.known) == set(names)
     pd.testing.assert_frame_equal(matching.match_names(names, index, cache=second), alone)
     assert second.used == len(names) and not second.new
+    assert not evidence_cache.load(engine, fp, "5113").known  # another partition's runs
 
 
 def test_aliases_added_after_the_cache_was_filled_still_apply(sample, engine) -> None:
@@ -55,7 +56,7 @@ def test_aliases_added_after_the_cache_was_filled_still_apply(sample, engine) ->
     alias is walked again; the others are not."""
     catalogue, index, names = sample
     fp = evidence_cache.fingerprint(catalogue)
-    cache = evidence_cache.load(engine, fp, names)
+    cache = evidence_cache.load(engine, fp)
     plain = matching.match_names(names, index, cache=cache)
     evidence_cache.save(engine, cache)
 
@@ -66,7 +67,7 @@ def test_aliases_added_after_the_cache_was_filled_still_apply(sample, engine) ->
     expected = matching.match_names(names, index, aliases)
     assert (expected.loc[unmatched.index[:3], "method"] == "alias").all()
 
-    cache = evidence_cache.load(engine, fp, names)
+    cache = evidence_cache.load(engine, fp)
     got = matching.match_names(names, index, aliases, cache=cache)
     pd.testing.assert_frame_equal(got, expected)
     assert len(names) - 3 - 5 <= cache.used <= len(names) - 3  # only alias-touched names redone
@@ -83,44 +84,46 @@ def test_the_fingerprint_follows_the_catalogue(sample) -> None:
     assert evidence_cache.fingerprint(reordered) != fp  # tables list items in catalogue order
 
 
-def test_entries_of_another_catalogue_are_not_used_and_are_dropped(sample, engine) -> None:
+def test_another_catalogue_s_entries_are_not_used(sample, engine) -> None:
     catalogue, index, names = sample
-    old = evidence_cache.load(engine, "old-catalogue", names)
+    old = evidence_cache.load(engine, "old-catalogue")
     matching.match_names(names, index, cache=old)
     evidence_cache.save(engine, old)
-
-    fp = evidence_cache.fingerprint(catalogue)
-    cache = evidence_cache.load(engine, fp, names)
-    assert not cache.known
-    matching.match_names(names.iloc[:10], index, cache=cache)
-    evidence_cache.save(engine, cache)
-    with engine.connect() as conn:
-        kept = conn.execute(sa.select(match_cache.c.fingerprint).distinct()).scalars().all()
-        count = conn.execute(sa.select(sa.func.count()).select_from(match_cache)).scalar()
-    assert kept == [fp] and count == 10
+    assert not evidence_cache.load(engine, evidence_cache.fingerprint(catalogue)).known
 
 
-def test_two_runs_storing_the_same_names_keep_one_entry_each(sample, engine) -> None:
+def test_a_run_stores_only_its_own_names(sample, engine) -> None:
+    """Names no longer listed leave the cache with the next run of the partition."""
     catalogue, index, names = sample
     fp = evidence_cache.fingerprint(catalogue)
-    caches = [evidence_cache.load(engine, fp, names) for _ in range(2)]
-    for cache in caches:  # both found every name new (they ran at the same time)
-        matching.match_names(names, index, cache=cache)
-    assert [evidence_cache.save(engine, c) for c in caches] == [len(names)] * 2
-    with engine.connect() as conn:
-        count = conn.execute(sa.select(sa.func.count()).select_from(match_cache)).scalar()
-    assert count == len(names)
+    cache = evidence_cache.load(engine, fp)
+    matching.match_names(names, index, cache=cache)
+    evidence_cache.save(engine, cache)
+    cache = evidence_cache.load(engine, fp)
+    matching.match_names(names.iloc[:10], index, cache=cache)
+    assert cache.used == 10 and evidence_cache.save(engine, cache) == 10
+    assert set(evidence_cache.load(engine, fp).known) == set(names.iloc[:10])
 
 
-def test_a_damaged_entry_fails_the_load_loudly(sample, tmp_path) -> None:
+def test_entries_survive_the_round_trip_exactly(sample) -> None:
+    """Every value type of the evidence (missing codes, flags, tuples of items, probes)."""
+    _, index, names = sample
+    cache = evidence_cache.EvidenceCache("fp")
+    matching.match_names(names, index, cache=cache)
+    assert any(e[5] is None for e, _ in cache.new.values())
+    assert any(e[10] for e, _ in cache.new.values())  # a blocking tier's items
+    assert evidence_cache.decode(evidence_cache.encode(cache.new)) == cache.new
+    assert evidence_cache.decode(evidence_cache.encode({})) == {}
+
+
+def test_a_damaged_document_fails_the_load_loudly(sample, tmp_path) -> None:
     """load raises (the matched_items asset then matches without the cache and warns)."""
-    catalogue, _, names = sample
+    catalogue, _, _ = sample
     engine = store.make_engine(f"sqlite:///{tmp_path / 'lib.db'}")
     store.ensure_schema(engine)
     fp = evidence_cache.fingerprint(catalogue)
+    row = {"scope": "*", "fingerprint": fp, "names": 1, "payload": b"PAR1 not parquet"}
     with engine.begin() as conn:
-        conn.execute(
-            sa.insert(match_cache), [{"name": names[0], "fingerprint": fp, "evidence": "{"}]
-        )
-    with pytest.raises(ValueError):
-        evidence_cache.load(engine, fp, names)
+        conn.execute(sa.insert(match_cache), [{**row, "saved_at": pd.Timestamp.now(tz="UTC")}])
+    with pytest.raises(Exception, match=r"(?i)parquet|magic|size"):
+        evidence_cache.load(engine, fp)
