@@ -627,9 +627,20 @@ def _claimed_code_evidence(
     name_scope = dict(zip(by_name, per_name["name_scope"].tolist(), strict=True))
     situation, key = index.attr["name_situation"], index.attr["name_key"]
     scope = index.attr["name_scope"]
+    # What a code says on its own (its family, its shape), once per distinct code: a code is
+    # claimed by many names.
+    facts: dict[str, tuple[list[str], set[str], bool, bool]] = {}
+    for code in distinct["claimed"].unique().tolist():
+        family = index.family(code)
+        facts[code] = (
+            family,
+            {situation[c] for c in family},
+            not _CODE_FORMAT.fullmatch(code),
+            not family and code_shape(code) in index.code_shapes,
+        )
     rows = []
     for name, code in zip(distinct["name"].tolist(), distinct["claimed"].tolist(), strict=True):
-        family = index.family(code)
+        family, family_situations, malformed, foreign = facts[code]
         matched = resolved[name]
         in_family = [c for c in proposed[name] if c in family]
         settles = in_family[0] if len(proposed[name]) > 1 and len(in_family) == 1 else None
@@ -648,24 +659,21 @@ def _claimed_code_evidence(
                 fits = score >= thresholds.claimed_code_min_score and omission_only(
                     name_key[name], key[target]
                 )
-        family_situations = {situation[c] for c in family}
         lacks = bool(name_situation[name]) and name_situation[name] not in family_situations
         rows.append(
-            {
-                "name": name,
-                "claimed": code,
-                "lacks_situation": lacks
-                and family_situations != {""}
-                and not isinstance(matched, str),
-                "known": bool(family),
-                "malformed": not _CODE_FORMAT.fullmatch(code),
-                "foreign": not family and code_shape(code) in index.code_shapes,
-                "agrees": isinstance(matched, str) and matched in family,
-                "settles": settles,
-                "target": target,
-                "target_fits": fits,
-                "target_score": score,
-            }
+            (
+                name,
+                code,
+                lacks and family_situations != {""} and not isinstance(matched, str),
+                bool(family),
+                malformed,
+                foreign,
+                isinstance(matched, str) and matched in family,
+                settles,
+                target,
+                fits,
+                score,
+            )
         )
     columns = ["name", "claimed", "lacks_situation", "known", "malformed", "foreign", "agrees"]
     columns += ["settles", "target"]
