@@ -1050,12 +1050,15 @@ def level_allowed(levels: pd.Series, use_level_keys: pd.Series) -> pd.Series:
 
 
 def combine(loaded: dict[str, Loaded]) -> Loaded:
-    """The five levels' results as one: accepted rows in level order, every rejection."""
+    """The five levels' results as one: accepted rows in level order, every rejection.
+
+    The rows are not compacted (:func:`compact`): each level's columns are one chunk already,
+    so the combined columns have at most five, and they share the levels' buffers instead of
+    copying them (the levels' frames stay alive beside the combined one in a run: 175 MiB on
+    a 500,000-row province)."""
     parts = [loaded[lv].rows for lv in LEVELS if lv in loaded and len(loaded[lv].rows)]
     rows = (
-        compact(pd.concat(parts, ignore_index=True))
-        if parts
-        else next(iter(loaded.values())).rows.iloc[0:0]
+        pd.concat(parts, ignore_index=True) if parts else next(iter(loaded.values())).rows.iloc[0:0]
     )
     return Loaded(
         rows=rows,
