@@ -48,7 +48,7 @@ from shixiang.config import (
 )
 from shixiang.evidence_cache import EvidenceCache
 from shixiang.ingest import level_allowed
-from shixiang.names import NameParts, parse_name
+from shixiang.names import NameParts, clear_caches, parse_name
 from shixiang.perf import gc_paused
 from shixiang.tiers import (
     AUXILIARY_KEYS,
@@ -805,8 +805,11 @@ def decide(
     index = CatalogueIndex.build(catalogue)
     in_force = decisions.effective(steward_decisions) if steward_decisions is not None else None
     aliases = decisions.aliases(in_force) if in_force is not None else None
-    with gc_paused():
-        decided = decide_rows(items, index, aliases, cache=cache)
+    try:
+        with gc_paused():
+            decided = decide_rows(items, index, aliases, cache=cache)
+    finally:
+        clear_caches()
     if in_force is not None:
         decided = decisions.apply(decided, in_force, index.attr["item_name"])
     else:
