@@ -84,3 +84,73 @@ def test_a_reader_never_sees_half_a_library_on_postgres(pg_url: str) -> None:
     trans.rollback()
     writer.close()
     assert store.count_rows(engine, "unified_library") == 100
+
+
+# A publish killed with SIGKILL at a point inside its transaction: the child process stops at
+# the named function of shixiang.store (before it runs, or after it returned), says so on its
+# stdout, and waits to be killed.
+_KILLED_PUBLISH = """
+import sys, time
+import pandas as pd
+from shixiang import store
+
+url, point, when = sys.argv[1:4]
+original = getattr(store, point)
+
+def stop_here(*args, **kwargs):
+    if when == "after":
+        original(*args, **kwargs)
+    print("stopped", flush=True)
+    time.sleep(120)
+
+setattr(store, point, stop_here)
+n = 2000
+library = pd.DataFrame({
+    "row_id": [f"county/b.csv:{i}" for i in range(1, n + 1)],
+    "source_file": "county/b.csv", "source_row": range(1, n + 1),
+    "level": "county", "item_name": "水产苗种生产审批", "status": "review",
+})
+store.publish(store.make_engine(url), {"unified_library": library})
+"""
+
+
+def _index_names(engine) -> set[str]:
+    from sqlalchemy import inspect
+
+    found = set()
+    inspector = inspect(engine)
+    for name in tables.OUTPUT_TABLES:
+        found |= {ix["name"] for ix in inspector.get_indexes(name)}
+    return found
+
+
+@pytest.mark.parametrize(
+    ("point", "when"), [("_insert_frame", "before"), ("_replace_all", "after")]
+)
+def test_a_publish_killed_midway_leaves_the_previous_library(engine, point, when) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    store.publish(engine, {"unified_library": library(3)}, run_id="before")
+    indexes = _index_names(engine)
+    assert indexes  # the output tables' indexes exist
+    url = engine.url.render_as_string(hide_password=False)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_PUBLISH, url, point, when],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "stopped"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    lib = store.read_table(engine, "unified_library")
+    assert lib["status"].tolist() == ["matched"] * 3
+    assert _index_names(engine) == indexes  # no DROP INDEX committed on its own
+    assert store.read_table(engine, "publications")["run_id"].tolist()[-1] == "before"
+    # The next publish is not blocked by the killed one (its lock went with its connection).
+    store.publish(engine, {"unified_library": library(4)}, run_id="after")
+    assert store.count_rows(engine, "unified_library") == 4
