@@ -133,3 +133,33 @@ def test_partitions_bench_small(tmp_path: Path) -> None:
     estimate = result["summary"]["estimate"]
     assert estimate["measured_peak_rss_max_mib"] > 0 and estimate["one_worker_s"] > 0
     assert "whole" not in result  # no whole-run comparison in the small version
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_publish_bench_small(backend: str, request, tmp_path: Path) -> None:
+    import publish as publish_bench  # bench/publish.py
+
+    out = tmp_path / "publish.json"
+    argv = ["--small", "--repeat", "2", "--work", str(tmp_path / "db"), "--json", str(out)]
+    if backend == "postgresql":
+        from tests.helpers import PG_ADMIN_URL
+
+        request.getfixturevalue("pg_url")  # skips (or fails, in CI) without a server
+        argv += ["--postgres", PG_ADMIN_URL]
+    assert publish_bench.main(argv) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["rows"]["unified_library"] == 3_000 and result["rows"]["qc_issues"] == 2_100
+    cases = ["sqlite-empty", "sqlite-rerun"]
+    if backend == "postgresql":
+        cases += ["postgres-fresh", "postgres-rerun"]
+    assert list(result["cases"]) == cases
+    for label, case in result["cases"].items():
+        assert case["n"] == 2 and len(case["runs"]) == 2
+        assert 0 < case["wall_min_s"] <= case["wall_median_s"] <= case["wall_max_s"]
+        for run in case["runs"]:
+            phases = run["phases_s"]
+            assert {"convert", "insert", "create_index", "commit"} <= set(phases), label
+            assert sum(phases.values()) == pytest.approx(run["wall_s"], abs=0.01)
+        if label.endswith("rerun"):  # the previous library's rows go first
+            assert case["phases_median_s"]["delete"] > 0
