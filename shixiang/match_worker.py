@@ -17,11 +17,14 @@ import sys
 def main() -> int:
     from shixiang.tiers import evidence_of
 
-    view, names, probes = pickle.load(sys.stdin.buffer)
-    pickle.dump(
-        evidence_of(names, view, probes), sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL
-    )
-    sys.stdout.buffer.flush()
+    # Buffered streams over the pipes whatever PYTHONUNBUFFERED says. Under it (set in many
+    # containers, and on the CI machines) sys.stdout.buffer is the raw FileIO, whose write() is
+    # one write(2): a pipe write interrupted by a signal (SIGSTOP/SIGCONT from a profiler, a
+    # debugger, a cgroup freezer) writes less than it was given, pickle.dump ignores the count,
+    # and the parent read a pickle with a hole in it. A BufferedWriter writes the rest.
+    with open(0, "rb", closefd=False) as stdin, open(1, "wb", closefd=False) as stdout:
+        view, names, probes = pickle.load(stdin)
+        pickle.dump(evidence_of(names, view, probes), stdout, protocol=pickle.HIGHEST_PROTOCOL)
     return 0
 
 

@@ -245,6 +245,7 @@ class _Helper:
             stderr=self.errors,
             env=env,
         )
+        self.expected = len(names)
         payload = pickle.dumps((view, names, probes), protocol=pickle.HIGHEST_PROTOCOL)
         self.feeder = threading.Thread(target=self._feed, args=(payload,), daemon=True)
         self.feeder.start()
@@ -264,7 +265,17 @@ class _Helper:
             self.errors.seek(0)
             message = self.errors.read().decode("utf-8", "replace").strip()
             raise RuntimeError(f"名称匹配子进程失败（退出码 {code}）：{message[-2000:]}")
-        return pickle.loads(data)
+        try:
+            evidence = pickle.loads(data)
+        except Exception as error:  # whatever a damaged pickle raises
+            evidence = error
+        if not isinstance(evidence, list) or len(evidence) != self.expected:
+            got = len(evidence) if isinstance(evidence, list) else repr(evidence)[:200]
+            raise RuntimeError(
+                f"名称匹配子进程的结果不完整（{len(data)} 字节；应有 {self.expected} 个名称，"
+                f"得到 {got}）"
+            )
+        return evidence
 
     def close(self) -> None:
         if self.proc.poll() is None:

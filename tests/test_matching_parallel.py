@@ -1,8 +1,13 @@
 """Names matched in helper processes (shixiang.matching.name_evidence) give exactly what one
 process gives, whatever the split; a failing helper is an error, never a silent gap."""
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -91,3 +96,57 @@ def test_match_workers_rejects_a_non_number(monkeypatch) -> None:
     monkeypatch.setenv(config.MATCH_WORKERS_ENV, "two")
     with pytest.raises(ValueError, match="SHIXIANG_MATCH_WORKERS"):
         config.match_workers()
+
+
+def _helpers_of_this_process() -> list[int]:
+    me, found = str(os.getpid()), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        if stat.rsplit(")", 1)[1].split()[1] == me and b"shixiang.match_worker" in cmdline:
+            found.append(int(pid))
+    return found
+
+
+def test_a_helper_stopped_and_continued_still_returns_everything(sample, monkeypatch) -> None:
+    """SIGSTOP and SIGCONT (a profiler such as py-spy, a debugger, a cgroup freezer) interrupt
+    the helper's blocked pipe write, which then returns having written part of its data. Under
+    PYTHONUNBUFFERED the helper's stdout was the raw FileIO, pickle.dump ignored the short
+    count, and the parent got a pickle with holes ("Memo value not found")."""
+    view, _, names = sample
+    many = [f"{name}{i}" for i in range(10) for name in names]  # ~0.5 MB of evidence a helper
+    alone = matching.name_evidence(many, view, workers=1)
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    monkeypatch.setattr(matching, "MATCH_MIN_NAMES_PER_WORKER", 100)
+    own_share = matching.evidence_of
+
+    def slow_own_share(*args):  # the helpers finish first and wait on a full pipe
+        found = own_share(*args)
+        time.sleep(2)
+        return found
+
+    monkeypatch.setattr(matching, "evidence_of", slow_own_share)
+    done = threading.Event()
+
+    def stop_and_continue() -> None:
+        while not done.is_set():
+            for pid in _helpers_of_this_process():
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                    time.sleep(0.002)
+                finally:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGCONT)
+            time.sleep(0.002)
+
+    storm = threading.Thread(target=stop_and_continue, daemon=True)
+    storm.start()
+    try:
+        together = matching.name_evidence(many, view, workers=3)
+    finally:
+        done.set()
+        storm.join()
+    assert together == alone
