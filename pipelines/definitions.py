@@ -9,6 +9,7 @@ import dagster as dg
 from assets.inputs import catalogue, catalogue_suite, level_assets, level_checks
 from assets.library import library_assets, library_checks
 from pipelines.executors import executor_from_env
+from pipelines.io_managers import HandOffIOManager
 from pipelines.jobs import decisions_job, nightly_job
 from pipelines.resources import ShixiangSettings, settings_from_env
 from pipelines.schedules import nightly_schedule
@@ -28,14 +29,16 @@ def build_definitions(
     """The definitions with the given settings (the CLI passes its own; Dagster uses the env).
 
     ``in_memory`` hands DataFrames between steps in memory instead of pickling them to the
-    instance's storage: right for one in-process run (``shixiang run``), where nothing
-    re-materialises a single asset later. Otherwise the steps run on the executor
+    instance's storage, each let go after the last step that reads it
+    (``pipelines/io_managers.py``): right for one in-process run (``shixiang run``), where
+    nothing re-materialises a single asset later. Otherwise the steps run on the executor
     SHIXIANG_EXECUTOR names (``pipelines/executors.py``: in-process by default, or
     multiprocess, or dagster-celery workers)."""
     resources: dict[str, object] = {"settings": settings or settings_from_env()}
+    hand_off = HandOffIOManager()
     if in_memory:
-        resources["io_manager"] = dg.InMemoryIOManager()
-    return dg.Definitions(
+        resources["io_manager"] = hand_off
+    defs = dg.Definitions(
         executor=dg.in_process_executor if in_memory else executor_from_env(),
         assets=ASSETS,
         asset_checks=CHECKS,
@@ -44,6 +47,9 @@ def build_definitions(
         sensors=[data_dir_changed, steward_decisions_recorded, run_failure_alert],
         resources=resources,
     )
+    if in_memory:  # each output let go after its last reader in a nightly run
+        hand_off.watch(defs.resolve_job_def(nightly_job.name))
+    return defs
 
 
 defs = build_definitions()
