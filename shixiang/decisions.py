@@ -131,7 +131,7 @@ def apply(
     reason of a ``reject``, which becomes quality issue ST-001) and ``decision_id``.
     """
     out = rows.copy()
-    for col in ("business_code", "catalogue_name", "status", "match_method", "explanation"):
+    for col in ("business_code", "catalogue_name", "status", "match_method"):
         out[col] = out[col].astype("str")
     out["steward_reason"] = pd.Series(np.nan, index=out.index, dtype="str")
     out["decision_id"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
@@ -185,7 +185,20 @@ def apply(
     text[local] = who[local] + "认定为本地自建事项" + why[local]
     text[reject] = who[reject] + "退回，要求单位整改" + why[reject]
     text[stale] = who[stale] + "确认的编码 " + code[stale] + " 已不在通用目录中，请重新核对"
-    out.loc[has, "explanation"] = (
-        text[has] + "（原匹配：" + out.loc[has, "explanation"].astype("str") + "）"
-    )
+    explained = text[has] + "（原匹配：" + out.loc[has, "explanation"].astype("str") + "）"
+    out["explanation"] = _replaced(out["explanation"], has, explained)
     return out
+
+
+def _replaced(column: pd.Series, where: pd.Series, values: pd.Series) -> pd.Series:
+    """``column`` with the rows ``where`` set to ``values``. A categorical column (the
+    matcher's explanations, see ``matching.SHARED_TEXT_COLUMNS``) stays one, with the new
+    texts added to its categories; another column becomes text."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        new = pd.Index(values.dropna().unique(), dtype="str")
+        column = column.cat.add_categories(new.difference(column.cat.categories))
+    else:
+        column = column.astype("str")
+    column = column.copy()
+    column.loc[where] = values
+    return column

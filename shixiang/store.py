@@ -245,6 +245,8 @@ def _binary_copy_types(conn, table: Table, frame: pd.DataFrame, columns: list[st
         return None
     for col, kind in zip(columns, declared, strict=True):
         values = frame[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):  # its distinct values decide
+            values = pd.Series(values.cat.categories)
         if kind == "text":
             if pd.api.types.infer_dtype(values, skipna=True) != "string" and values.notna().any():
                 return None

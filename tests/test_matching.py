@@ -2,10 +2,13 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from shixiang import ingest
+from shixiang import ingest, matching
 from shixiang.matching import CatalogueIndex, decide_rows
 from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, write_csv
 
@@ -170,3 +173,28 @@ def test_claimed_code_does_not_override_a_scope_conflict(tmp_path) -> None:
         ("matched", "claimed_code"),
         ("matched", "reduced"),
     }
+
+
+_texts = st.lists(st.one_of(st.none(), st.sampled_from(["", "名称一致", "；事项类型一致", "x"])))
+
+
+@given(values=_texts.filter(bool), picks=st.lists(st.integers(0, 1_000)))
+def test_shared_text_is_take_with_each_text_once(values, picks) -> None:
+    values = pd.Series(values, dtype="str")
+    codes = np.array([p % len(values) for p in picks], dtype=np.int64)
+    shared = matching.shared_text(values, codes, pd.RangeIndex(len(codes)))
+    assert isinstance(shared.dtype, pd.CategoricalDtype)
+    assert shared.cat.categories.is_unique
+    expected = pd.Series(values.to_numpy()[codes], dtype="str")
+    pd.testing.assert_series_equal(shared.astype("str"), expected, check_names=False)
+
+
+_text = st.one_of(st.none(), st.sampled_from(["", "名称一致", "；事项类型一致", "x"]))
+
+
+@given(rows=st.lists(st.tuples(_text, _text)))
+def test_concat_text_is_row_by_row_concatenation(rows) -> None:
+    a = pd.Series([r[0] for r in rows], dtype="str")
+    b = pd.Series([r[1] for r in rows], dtype="str")
+    joined = matching.concat_text(a.astype("category"), b)
+    pd.testing.assert_series_equal(joined.astype("str"), a + b, check_names=False)
