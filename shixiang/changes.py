@@ -35,32 +35,59 @@ def library_changes(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.
     """One row per unit item that was added, removed, or changed status or matched code since
     ``previous`` (columns :data:`CHANGE_COLUMNS`; ``change`` is added | removed |
     status_changed | code_changed; a change of both status and code is one code_changed row).
-    Empty when there is no previous library."""
+    Empty when there is no previous library.
+
+    A unit item is its first row in each library. The two libraries are compared through one
+    integer per unit item (the key columns factorised together), and only the rows that
+    changed are assembled: an outer merge of two 500,000-row libraries on three text columns
+    took 400 MB and 1–3 s, for a few hundred changes on most nights."""
     if previous is None or previous.empty:
         return pd.DataFrame(columns=CHANGE_COLUMNS)
-    before = previous[COMPARED_COLUMNS].drop_duplicates(_KEY)
-    after = current[COMPARED_COLUMNS].drop_duplicates(_KEY)
-    both = after.merge(
-        before, on=_KEY, how="outer", suffixes=("", "_before"), indicator=True, sort=False
-    )
-    added = both["_merge"] == "left_only"  # in the current library only
-    removed = both["_merge"] == "right_only"
-    kept = both["_merge"] == "both"
-    code_changed = kept & ~_same(both["business_code"], both["business_code_before"])
-    status_changed = kept & ~code_changed & ~_same(both["status"], both["status_before"])
-    change = np.select(
-        [added, removed, code_changed, status_changed], [ADDED, REMOVED, CODE, STATUS], ""
-    )
-    out = both.assign(change=change).loc[change != ""]
-    for col in ("level", "item_name", "catalogue_name"):  # a removed row shows what it was
-        out[col] = out[col].fillna(out[f"{col}_before"])
+    key_before, key_after = _unit_item_keys(previous, current)
+    key_before, first_before = np.unique(key_before, return_index=True)
+    key_after, first_after = np.unique(key_after, return_index=True)
+    before = previous[COMPARED_COLUMNS].iloc[first_before].reset_index(drop=True)
+    after = current[COMPARED_COLUMNS].iloc[first_after].reset_index(drop=True)
+
+    in_before = np.isin(key_after, key_before)  # both sorted and unique
+    in_after = np.isin(key_before, key_after)
+    kept_after = after.loc[in_before].reset_index(drop=True)
+    kept_before = before.loc[in_after].reset_index(drop=True)  # the same items, same order
+    code_changed = ~_same(kept_after["business_code"], kept_before["business_code"])
+    status_changed = ~code_changed & ~_same(kept_after["status"], kept_before["status"])
+    changed = (code_changed | status_changed).to_numpy()
+
+    now = kept_after.loc[changed].reset_index(drop=True)
+    then = kept_before.loc[changed].reset_index(drop=True)
+    for col in ("level", "item_name", "catalogue_name"):  # what it was, where it says nothing now
+        now[col] = now[col].fillna(then[col])
+    now["change"] = np.where(code_changed.to_numpy()[changed], CODE, STATUS)
+    now["status_before"] = then["status"]
+    now["business_code_before"] = then["business_code"]
+    was = {"status": "status_before", "business_code": "business_code_before"}
+    gone = before.loc[~in_after].rename(columns=was).assign(change=REMOVED)
+    parts = [p for p in (after.loc[~in_before].assign(change=ADDED), gone, now) if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
+    out = pd.concat(parts, ignore_index=True).reindex(columns=CHANGE_COLUMNS)
     order = {ADDED: 0, REMOVED: 1, CODE: 2, STATUS: 3}
     out = out.sort_values(
         ["division_code", "agency", "change", "name_key"],
         key=lambda s: s.map(order) if s.name == "change" else s,
         kind="stable",
     )
-    return out[CHANGE_COLUMNS].reset_index(drop=True)
+    return out.reset_index(drop=True)
+
+
+def _unit_item_keys(before: pd.DataFrame, after: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per unit item (the :data:`_KEY` columns, a missing value equal only to
+    another missing one), the same in both libraries."""
+    combined = np.zeros(len(before) + len(after), dtype=np.int64)
+    for col in _KEY:
+        both = pd.concat([before[col], after[col]], ignore_index=True)
+        codes, uniques = pd.factorize(both, use_na_sentinel=False)
+        combined, _ = pd.factorize(combined * (len(uniques) + 1) + codes)
+    return combined[: len(before)], combined[len(before) :]
 
 
 def _same(a: pd.Series, b: pd.Series) -> pd.Series:

@@ -432,18 +432,27 @@ def read_columns(
         stmt = select(*(table.c[c] for c in columns))
         if partitions is not None:
             stmt = stmt.where(table.c[PARTITION_COLUMN].in_(sorted(partitions)))
-        if conn.dialect.name == "sqlite":
-            # The driver's tuples straight into a frame: pandas.read_sql goes through
-            # SQLAlchemy's Row objects, 4.1 s instead of 2.8 s for 8 columns of 500k rows.
-            compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
-            params = [compiled.params[p] for p in compiled.positiontup or ()]
-            cur = conn.connection.driver_connection.cursor()
-            try:
-                cur.execute(str(compiled), params)
-                return pd.DataFrame(cur.fetchall(), columns=columns)
-            finally:
-                cur.close()
-        return pd.read_sql(stmt, conn)
+        if conn.dialect.name != "sqlite":
+            return pd.read_sql(stmt, conn)
+        # The driver's tuples straight into frames: pandas.read_sql goes through SQLAlchemy's
+        # Row objects, 4.1 s instead of 2.8 s for 8 columns of 500k rows. A batch at a time,
+        # each converted to the columns' types before the next is fetched: the rows as Python
+        # tuples and strings take ~5 times the memory of the frame (+400 MB at 500k rows).
+        compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
+        params = [compiled.params[p] for p in compiled.positiontup or ()]
+        text_columns = [c for c in columns if table.c[c].type.python_type is str]
+        frames = []
+        with closing(conn.connection.driver_connection.cursor()) as cur:
+            cur.execute(str(compiled), params)
+            while rows := cur.fetchmany(_READ_BATCH):
+                frame = pd.DataFrame(rows, columns=columns)
+                frames.append(frame.astype(dict.fromkeys(text_columns, "str")))
+        if not frames:
+            return pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(text_columns, "str"))
+        return pd.concat(frames, ignore_index=True)
+
+
+_READ_BATCH = 50_000  # rows of read_columns per fetch on SQLite
 
 
 def count_rows(engine: Engine, name: str) -> int:
