@@ -50,6 +50,14 @@ def test_a_second_run_parses_nothing_and_gets_the_same_result(sample, engine) ->
     assert second.used == len(names) and not second.new
     assert not evidence_cache.load(engine, fp, "5113").known  # another partition's runs
 
+    # Nothing new to store: the row the first run wrote stays as it was.
+    saved = sa.select(match_cache.c.saved_at).where(match_cache.c.scope == "5116")
+    with engine.connect() as conn:
+        before = conn.execute(saved).scalar_one()
+    assert evidence_cache.save(engine, second) == len(names)
+    with engine.connect() as conn:
+        assert conn.execute(saved).scalar_one() == before
+
 
 def test_aliases_added_after_the_cache_was_filled_still_apply(sample, engine) -> None:
     """The cache holds what the tiers say without aliases. A name one of whose keys became an
