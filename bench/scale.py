@@ -4,6 +4,7 @@
     python bench/scale.py --rows 60000    # any size; --scale 50 asks for 50x the demo instead
     python bench/scale.py --small         # the CI-sized version (proves the script works)
     python bench/scale.py --model independent --out /tmp/indep500k   # noise not from the matcher
+    python bench/scale.py --data /tmp/indep500k   # only the two whole runs, on that province
 
 Prints wall time and peak memory (max RSS) of: generating the province, reading it, the
 matching step (decide every row), the per-row ``rapidfuzz.process.extractOne(WRatio)`` baseline
@@ -15,6 +16,7 @@ run's step timings (``shixiang run --timings``) are printed and kept in ``--json
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import shutil
@@ -65,6 +67,76 @@ def independent_province(out: Path, rows: int, seed: int = 1) -> dict[str, objec
         noise_model.make_units = make_units
 
 
+def tree_rss_mib(pid: int) -> float:
+    """The resident memory of process ``pid`` and all its descendants (the matcher's helpers),
+    from /proc; 0 where /proc is missing."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(entry.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+        children.setdefault(parent, []).append(int(entry.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        with contextlib.suppress(OSError, IndexError, ValueError):  # gone meanwhile
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1])
+    return total * resource.getpagesize() / 2**20
+
+
+def whole_runs(data: Path, work: Path, results: dict[str, object]) -> int:
+    """``shixiang run`` on ``data`` twice, into ``work``/bench.db: into an empty database (the
+    first night), then again over the published library (every later night: the old tables
+    are replaced in the same transaction). Wall time, each step's time, and peak memory: the
+    largest single process (``ru_maxrss``) and the whole process tree, sampled every 0.1 s."""
+    db = work / "bench.db"
+    for label in ("run", "rerun"):
+        timings = work / f"{label}_steps.json"
+        cmd = [
+            str(Path(sys.executable).with_name("shixiang")),
+            "run",
+            "--data-dir",
+            str(data),
+            "--database-url",
+            f"sqlite:///{db}",
+            "--log-level",
+            "WARNING",
+            "--timings",
+            str(timings),
+        ]
+        t = time.perf_counter()
+        with tempfile.TemporaryFile() as output:
+            proc = subprocess.Popen(cmd, stdout=output, stderr=subprocess.STDOUT)
+            tree_peak = 0.0
+            while proc.poll() is None:
+                tree_peak = max(tree_peak, tree_rss_mib(proc.pid))
+                time.sleep(0.1)
+            results[f"{label}_s"] = round(time.perf_counter() - t, 2)
+            output.seek(0)
+            text = output.read().decode("utf-8", "replace")
+        results[f"{label}_exit"] = proc.returncode
+        results[f"{label}_peak_rss_mib"] = round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        )
+        results[f"{label}_tree_peak_rss_mib"] = round(tree_peak)
+        if proc.returncode != 0:
+            print(text[-6000:])
+            return 1
+        steps = json.loads(timings.read_text(encoding="utf-8"))
+        results[f"{label}_steps_s"] = steps
+        slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:6]
+        print(
+            f"shixiang {label} ({'empty' if label == 'run' else 'published'} database): "
+            f"exit {proc.returncode} in {results[f'{label}_s']} s wall, "
+            f"steps {sum(steps.values()):.1f} s, peak RSS {results[f'{label}_peak_rss_mib']} MiB "
+            f"(process tree {results[f'{label}_tree_peak_rss_mib']} MiB); "
+            "slowest steps: " + ", ".join(f"{k} {v}" for k, v in slowest)
+        )
+    return 0
+
+
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -93,13 +165,25 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="where to generate (default: a temp dir, removed)"
     )
     ap.add_argument("--skip-run", action="store_true", help="skip the whole `shixiang run`")
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="only the two whole runs, on this province (one --out kept from an earlier run)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     args = ap.parse_args(argv)
     if args.small:
         args.rows, args.baseline_sample = 20_000, 300
 
-    out = args.out or Path(tempfile.mkdtemp(prefix="shixiang-bench-"))
     results: dict[str, object] = {}
+    if args.data is not None:  # only the whole runs, on a province already generated
+        with tempfile.TemporaryDirectory(prefix="shixiang-bench-") as work:
+            status = whole_runs(args.data, Path(work), results)
+        if args.json:
+            args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), "utf-8")
+        return status
+    out = args.out or Path(tempfile.mkdtemp(prefix="shixiang-bench-"))
     try:
         t = time.perf_counter()
         if args.model == "independent":
@@ -158,43 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{results['baseline_extrapolated_s']} s for all rows; this matcher is {results['speedup_vs_baseline']}× faster"
         )
 
-        if not args.skip_run:
-            db = out / "bench.db"
-            # Twice: into an empty database (the first night), then again over the published
-            # library (every later night: the old tables are replaced in the same transaction).
-            for label in ("run", "rerun"):
-                timings = out / f"{label}_steps.json"
-                cmd = [
-                    str(Path(sys.executable).with_name("shixiang")),
-                    "run",
-                    "--data-dir",
-                    str(out),
-                    "--database-url",
-                    f"sqlite:///{db}",
-                    "--log-level",
-                    "WARNING",
-                    "--timings",
-                    str(timings),
-                ]
-                t = time.perf_counter()
-                proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-                results[f"{label}_s"] = round(time.perf_counter() - t, 2)
-                results[f"{label}_exit"] = proc.returncode
-                results[f"{label}_peak_rss_mib"] = round(
-                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-                )
-                if proc.returncode != 0:
-                    print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
-                    return 1
-                steps = json.loads(timings.read_text(encoding="utf-8"))
-                results[f"{label}_steps_s"] = steps
-                slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:6]
-                print(
-                    f"shixiang {label} ({'empty' if label == 'run' else 'published'} database): "
-                    f"exit {proc.returncode} in {results[f'{label}_s']} s wall, "
-                    f"steps {sum(steps.values()):.1f} s, peak RSS {results[f'{label}_peak_rss_mib']} MiB; "
-                    "slowest steps: " + ", ".join(f"{k} {v}" for k, v in slowest)
-                )
+        if not args.skip_run and whole_runs(out, out, results) != 0:
+            return 1
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)

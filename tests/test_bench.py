@@ -34,16 +34,26 @@ def test_accuracy_bench_small(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_scale_bench_small(tmp_path: Path) -> None:
-    out = tmp_path / "scale.json"
-    assert scale.main(["--small", "--json", str(out)]) == 0
+    out, province = tmp_path / "scale.json", tmp_path / "province"
+    assert scale.main(["--small", "--out", str(province), "--json", str(out)]) == 0
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["rows"] > 15_000
     assert result["matching_s"] > 0 and result["speedup_vs_baseline"] > 1
     for label in ("run", "rerun"):  # into an empty database, then over the published library
         assert result[f"{label}_exit"] == 0 and result[f"{label}_peak_rss_mib"] > 0
+        assert result[f"{label}_tree_peak_rss_mib"] > 0
         steps = result[f"{label}_steps_s"]
         assert {"matched_items", "published_library"} <= set(steps)
         assert 0 < sum(steps.values()) < result[f"{label}_s"]
+
+    # --data: only the two whole runs, on the province kept by --out, which stays untouched.
+    files = sorted(p.relative_to(province) for p in province.rglob("*"))
+    again = tmp_path / "again.json"
+    assert scale.main(["--data", str(province), "--json", str(again)]) == 0
+    runs = json.loads(again.read_text(encoding="utf-8"))
+    assert "matching_s" not in runs and runs["rerun_exit"] == 0
+    assert set(runs["rerun_steps_s"]) == set(result["rerun_steps_s"])
+    assert sorted(p.relative_to(province) for p in province.rglob("*")) == files
 
 
 @pytest.mark.slow
