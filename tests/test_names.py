@@ -67,3 +67,20 @@ def test_homophone_typo_has_the_same_phonetic_key_but_not_the_same_key() -> None
     right, typo = parse_name("户口恢复"), parse_name("户口回复")
     assert right.key != typo.key
     assert right.phonetic_key == typo.phonetic_key
+
+
+def test_the_pinyin_table_is_pypinyins_without_importing_the_package() -> None:
+    """names reads pypinyin's single-character table from its data file: importing the package
+    also loads its phrase dictionary (+56 MiB in every matching process)."""
+    import subprocess
+    import sys
+
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    from shixiang import names
+
+    table = names._PINYIN
+    assert table == pinyin_dict
+    probe = "import sys, shixiang.tiers; print('pypinyin' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
