@@ -650,10 +650,11 @@ def _claimed_code_evidence(
     characters to the target's, and scores at least ``claimed_code_min_score``) and
     target_score (name key vs target key).
     """
-    pairs = pd.DataFrame(
-        {"name": names.to_numpy(), "claimed": claimed.to_numpy()}, index=names.index
-    )
-    distinct = pairs.dropna(subset=["claimed"]).drop_duplicates()
+    pairs = pd.DataFrame({"name": names.array, "claimed": claimed.array})
+    codes, first = distinct_rows(pairs)  # integer codes: no merge on two text columns
+    distinct = pairs.iloc[first]
+    with_claim = np.flatnonzero(distinct["claimed"].notna().to_numpy())
+    distinct = distinct.iloc[with_claim]
     by_name = per_name.index.tolist()  # plain dicts: Series.to_dict boxes value by value
     resolved = dict(zip(by_name, per_name["business_code"].tolist(), strict=True))
     proposed = dict(zip(by_name, per_name["proposed"].tolist(), strict=True))
@@ -713,9 +714,11 @@ def _claimed_code_evidence(
         )
     columns = ["name", "claimed", "lacks_situation", "known", "malformed", "foreign", "agrees"]
     columns += ["settles", "target"]
-    ev = pd.DataFrame(rows, columns=[*columns, "target_fits", "target_score"])
-    out = pairs.merge(ev, on=["name", "claimed"], how="left")
+    ev = pd.DataFrame(rows, columns=[*columns, "target_fits", "target_score"], index=with_claim)
+    out = ev.drop(columns=["name", "claimed"]).reindex(range(len(first))).iloc[codes]
     out.index = names.index
+    out.insert(0, "claimed", claimed)
+    out.insert(0, "name", names)
     for col in ("lacks_situation", "known", "malformed", "foreign", "agrees", "target_fits"):
         out[col] = out[col].fillna(False).astype(bool)
     out["target_score"] = out["target_score"].fillna(0.0).astype("float64")
