@@ -110,16 +110,28 @@ class _ClassTable(dict):
 _TABLE = _ClassTable()
 
 
+_SPACING_MARK = re.compile(r" [\u0300-\u036f\u3099\u309a]+")
+
+
 class _NumberSymbols(dict):
     """``str.translate`` table for the pass before NFKC: number symbols (categories No and Nl:
     ① ⑴ ⒈ ❾ ➂ ⓱ ㊄ ㈥ Ⅸ) become a space. NFKC would turn ⑨ into a bare 9 that reads like the
     start of the name (80周岁…); as a symbol it is list numbering, never part of an item.
-    〇 and the other ideographic numbers (Nl, but written inside words) stay."""
+    〇 and the other ideographic numbers (Nl, but written inside words) stay. Punctuation and
+    symbols that NFKC would split into a space and a combining mark keep their own class."""
 
     def __missing__(self, code: int) -> str:
         ch = chr(code)
-        numeric = unicodedata.category(ch) in ("No", "Nl") and not 0x3007 <= code <= 0x3029
-        self[code] = SPACE if numeric else ch
+        cat = unicodedata.category(ch)
+        if cat in ("No", "Nl") and not 0x3007 <= code <= 0x3029:
+            self[code] = SPACE
+        elif _SPACING_MARK.fullmatch(unicodedata.normalize("NFKC", ch)) and cat[0] in "PS":
+            # Spacing forms that NFKC turns into a space and a combining mark (﹉ ‾ ‗ → " ̅",
+            # ￣ ¯ ´ → " ̄"): the space would weaken "3﹉X" into "3 X". Lines are separators,
+            # the others symbols, as their own category says.
+            self[code] = SEP if cat[0] == "P" else "^"
+        else:
+            self[code] = ch
         return self[code]
 
 

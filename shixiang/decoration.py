@@ -71,11 +71,15 @@ _OWNER_STRONG = re.compile(rf"[\u4e00-\u9fffa-z0-9()]{{1,30}}?{_ORG_STRONG}")
 # A place before the organisation (吉林省…, 长春市…, 区…).
 _PLACE = re.compile(r"[\u4e00-\u9fff]{0,6}?(?:省|市|州|县|区|旗|盟|镇|乡|街道|村|社区)")
 _NUMERAL = r"(?:\d{1,4}(?:[-。]\d{1,4}){0,3}|[一二三四五六七八九十百零〇]{1,4}|[ivxlc]{1,6}|[a-z])"
+# A counter word (项 条 号 个) follows only an ordinal with 第: in 十九 个体工商户… or 3个人…
+# the 个 is the name's own first character.
 _NUMBERING = re.compile(
     r"no[-。 ]*\d{1,4}[-、。) ]*"
     rf"|\({_NUMERAL}\)"
-    rf"|(?:序号|编号|第)?[- ]?{_NUMERAL} ?(?:项|条|号|个)?[-、。) ]*"
+    rf"|第 ?{_NUMERAL} ?(?:项|条|号|个)?[-、。) ]*"
+    rf"|(?:序号|编号)?[- ]?{_NUMERAL}[-、。) ]*"
 )
+_SECTION_GLUED = re.compile(r"(.*[-。])\d{1,4}$")
 _STRONG_SEPARATORS = SEP + STOP
 _WEAK_SEPARATORS = ENUM + SPACE
 _SEPARATORS = _STRONG_SEPARATORS + _WEAK_SEPARATORS
@@ -160,24 +164,30 @@ def is_owner(text: str, *, weak: bool = False) -> bool:
     return not weak or bool(_PLACE.match(text)) or bool(_OWNER_STRONG.fullmatch(text))
 
 
-def _numbering(text: str) -> tuple[int, bool]:
-    """Length of list numbering at the start of ``text`` (0 when none), and whether it is
-    sure. Numbering needs a mark after it (1. 1、 1) 一、 (1) 第1项 No.1): a name may itself
-    start with digits (80周岁以上…) or an ordinal (第一类医疗器械…). A number followed only by
-    a space (1 X) is numbering or a name broken by a stray space (8 0周岁…): not sure."""
+def _numbering(text: str) -> tuple[int, bool, int]:
+    """Length of list numbering at the start of ``text`` (0 when none), whether it is sure,
+    and the length of a longer numbering that is not sure (0 when none). Numbering needs a
+    mark after it (1. 1、 1) 一、 (1) 第1项 No.1): a name may itself start with digits
+    (80周岁以上…) or an ordinal (第一类医疗器械…). A number followed only by a space (1 X) is
+    numbering or a name broken by a stray space (8 0周岁…): not sure. A section number glued
+    to the name (1.80周岁…, 1-2个体…) is sure up to its last mark; the digits after it may be
+    the section's or the name's own (80周岁…)."""
     m = _NUMBERING.match(text)
     if not m or len(text) - m.end() < 4:
-        return 0, False
+        return 0, False, 0
     s = m.group(0)
     if s.startswith(OPEN) or s.startswith(("序号", "编号", "no")):
-        return m.end(), True
+        return m.end(), True, 0
     if s.rstrip(SPACE).endswith(("项", "条", "号", "个")) or s.rstrip(SPACE)[-1] in "-、。)":
-        return m.end(), True
+        return m.end(), True, 0
     if any(mark in s.rstrip(SPACE) for mark in "-。"):  # 1-19, 2.3: a section number
-        return m.end(), True
+        glued = _SECTION_GLUED.fullmatch(s)
+        if glued and not s.startswith("第"):
+            return len(glued.group(1)), True, m.end()
+        return m.end(), True, 0
     if s.endswith(SPACE):
-        return m.end(), False
-    return 0, False
+        return m.end(), False, 0
+    return 0, False, 0
 
 
 def _matching_close(text: str, start: int) -> int:
@@ -299,7 +309,9 @@ def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tupl
         if glued and is_code(glued.group(0)):  # 62C001060000补领结婚证
             text = text[: glued.start()] + text[glued.end() :]
             take("code")
-        n, sure = _numbering(text)
+        n, sure, longer = _numbering(text)
+        if longer:
+            maybe.append(text[longer:])
         if n and (sure or greedy):
             text = text[n:].lstrip(_END_PUNCT)
             take("numbering")

@@ -109,6 +109,34 @@ def test_a_name_that_starts_with_a_number_keeps_it(name: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("numbered", "name"),
+    [
+        # a list number with a dot or a bracket glued to a name that starts with digits
+        ("1.80周岁以上老年人高龄津贴发放", "80周岁以上老年人高龄津贴发放"),
+        ("08｡80周岁以上老年人高龄津贴发放", "80周岁以上老年人高龄津贴发放"),
+        ("12﹒80周岁以上老年人高龄津贴发放", "80周岁以上老年人高龄津贴发放"),
+        ("16〗80周岁以上老年人高龄津贴发放", "80周岁以上老年人高龄津贴发放"),
+        ("11•80周岁以上老年人高龄津贴发放", "80周岁以上老年人高龄津贴发放"),
+        # a counter word only after 第: the 个 of 个体 is the name's
+        ("十九 个体工商户信息确认", "个体工商户信息确认"),
+        ("19 个人权益记录查询打印", "个人权益记录查询打印"),
+        # spacing forms that NFKC splits into a space and a combining mark are separators
+        ("3﹉\u3000个体演员备案", "个体演员备案"),
+        ("二十五‾个人权益记录查询打印", "个人权益记录查询打印"),
+    ],
+)
+def test_numbering_does_not_eat_the_names_own_start(numbered: str, name: str) -> None:
+    parts = parse_name(numbered)
+    assert parse_name(name).key in (parts.key, *(parse_name(r).key for r in parts.readings))
+
+
+def test_a_glued_section_number_is_peeled_as_a_reading() -> None:
+    """1.2个体…: the digits after the dot are the section's (the reading) or the name's."""
+    parts = parse_name("1.2个体演员备案")
+    assert "个体演员备案" in parts.readings
+
+
+@pytest.mark.parametrize(
     "decorated",
     [
         "【吉林省人力资源和社会保障厅】招聘会服务",
