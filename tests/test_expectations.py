@@ -611,6 +611,22 @@ def test_gx_exception_becomes_a_failing_outcome() -> None:
     assert result.blocking_failed
 
 
+def test_gx_does_not_fingerprint_the_frames_it_validates(monkeypatch) -> None:
+    """GX hashes every row of every frame it takes a batch of (its batch marker
+    ``pandas_data_fingerprint``); shixiang turns that off (1.2 s of a 500k-row run). If a GX
+    version hashes another way, this fails instead of the run silently paying for it again."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    hashed = []
+    real = engine.hash_pandas_dataframe
+    monkeypatch.setattr(engine, "hash_pandas_dataframe", lambda df: hashed.append(df) or real(df))
+    df = library_frame()
+    df["score"] = _str(["1", "2", "3", "4", "x"])
+    result = ex.validate(df, "unified_library")
+    assert failed_rules(result) == {"LIB-005": []}  # it validated, and found the same
+    assert hashed == []
+
+
 def test_metadata_is_builtin_json() -> None:
     df = library_frame()
     df.loc[0, "status"] = "pending"
