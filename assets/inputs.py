@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.metadata import check_result, counts, docs_dir_for, preview
-from assets.partitions import PREFECTURES, file_index
+from assets.partitions import PREFECTURES, run_file_index
 from pipelines.resources import ShixiangSettings
 from shixiang import data_docs, expectations, ingest, partitions, rules
 from shixiang.config import LEVEL_LABELS, LEVELS
@@ -82,7 +82,7 @@ def _level_asset(level: str) -> dg.AssetsDefinition:
         description=f"{LEVEL_LABELS[level]}单位的实施清单 (the partition's files under {level}/).",
     )
     def _asset(context: dg.AssetExecutionContext, settings: ShixiangSettings) -> ingest.Loaded:
-        files = partitions.files_in(file_index(settings), context.partition_keys)
+        files = partitions.files_in(run_file_index(context, settings), context.partition_keys)
         loaded = ingest.load_level(settings.data_path, level, files)
         meta = _load_metadata(context, f"{LEVEL_LABELS[level]}实施清单", loaded)
         if len(loaded.rows):

@@ -14,7 +14,7 @@ from assets.metadata import (
     preview,
     run_summary_tags,
 )
-from assets.partitions import PREFECTURES, file_index
+from assets.partitions import PREFECTURES, run_file_index
 from pipelines.resources import ShixiangSettings
 from shixiang import (
     changes,
@@ -308,7 +308,7 @@ def library_changes_asset(
         settings.engine(),
         "unified_library",
         changes.COMPARED_COLUMNS,
-        partitions=partitions.slice_keys(file_index(settings), context.partition_keys),
+        partitions=partitions.slice_keys(run_file_index(context, settings), context.partition_keys),
     )
     out = changes.library_changes(previous, unified_library)
     context.add_output_metadata(
@@ -343,7 +343,7 @@ def published_library(
         unified_library, qc_issues, rejected_rows, rejected_files, item_rows.rows_read
     )
     summary["changes"] = changes.summary(library_changes)
-    index = file_index(settings)
+    index = run_file_index(context, settings)
     slices = partitions.slice_keys(index, context.partition_keys)
     summary["partitions"] = "all" if slices is None else slices
     started = time.perf_counter()

@@ -7,6 +7,7 @@ adds the keys of the directory it runs on. Which file belongs to which partition
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import dagster as dg
@@ -31,6 +32,34 @@ def file_index(
 ) -> dict[str, partitions.FileEntry]:
     """``shixiang.partitions.refresh_index`` on the settings' database and data directory."""
     return partitions.refresh_index(settings.engine(), settings.data_path, cache=cache)
+
+
+# The index each run saw first, by (run id, data directory, database): the last few runs'.
+_RUN_INDEXES: dict[tuple[str, str, str], dict[str, partitions.FileEntry]] = {}
+_RUN_INDEXES_LOCK = threading.Lock()
+_RUN_INDEXES_KEPT = 4
+# The run id of every context of ``dg.build_asset_context`` (direct invocation): not a run.
+_DIRECT_INVOCATION_RUN_ID = "EPHEMERAL"
+
+
+def run_file_index(
+    context: dg.AssetExecutionContext, settings: ShixiangSettings
+) -> dict[str, partitions.FileEntry]:
+    """``file_index`` as this run first saw it: computed once per run and process, so that
+    every step of a run places the files alike (a file added or changed during the run waits
+    for the next run) and the data directory is not listed and stat'ed again by each step
+    (1,565 files: 80 ms a time, six times a run)."""
+    if context.run_id == _DIRECT_INVOCATION_RUN_ID:  # one step, called from a test or shell
+        return file_index(settings)
+    key = (context.run_id, str(settings.data_path), settings.database_url)
+    with _RUN_INDEXES_LOCK:
+        index = _RUN_INDEXES.get(key)
+        if index is None:
+            index = file_index(settings)
+            while len(_RUN_INDEXES) >= _RUN_INDEXES_KEPT:
+                del _RUN_INDEXES[next(iter(_RUN_INDEXES))]
+            _RUN_INDEXES[key] = index
+    return index
 
 
 def register(instance: dg.DagsterInstance, keys: list[str]) -> list[str]:

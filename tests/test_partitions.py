@@ -133,6 +133,32 @@ def test_only_new_or_changed_files_are_read(tmp_path: Path) -> None:
     assert again["county/a.csv"].partition_key == "5117"
 
 
+def test_every_step_of_a_run_places_the_files_the_run_saw_first(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    import dagster as dg
+
+    from assets.partitions import run_file_index
+    from pipelines.resources import ShixiangSettings
+
+    data = tmp_path / "data"
+    write_csv(data / "county" / "a.csv", ITEM_HEADER, [_row("511602000000")])
+    settings = ShixiangSettings(
+        data_dir=str(data), database_url=f"sqlite:///{tmp_path / 'lib.db'}"
+    )
+    run = SimpleNamespace(run_id="run-1")  # what run_file_index reads of a step's context
+    assert list(run_file_index(run, settings)) == ["county/a.csv"]
+    # a file arriving during the run waits for the next run: the run's steps agree
+    write_csv(data / "county" / "b.csv", ITEM_HEADER, [_row("511302000000")])
+    assert list(run_file_index(run, settings)) == ["county/a.csv"]
+    later = SimpleNamespace(run_id="run-2")
+    assert partitions.keys(run_file_index(later, settings)) == ["5113", "5116"]
+    # a step invoked directly (tests, a shell) is no run: it always sees the directory as it is
+    write_csv(data / "county" / "c.csv", ITEM_HEADER, [_row("511702000000")])
+    direct = dg.build_asset_context()
+    assert partitions.keys(run_file_index(direct, settings)) == ["5113", "5116", "5117"]
+
+
 def test_a_partitions_fingerprint_changes_with_its_own_files_only(tmp_path: Path) -> None:
     data = tmp_path / "data"
     write_csv(data / "county" / "a.csv", ITEM_HEADER, [_row("511602000000")])
