@@ -143,9 +143,7 @@ def test_every_step_of_a_run_places_the_files_the_run_saw_first(tmp_path: Path) 
 
     data = tmp_path / "data"
     write_csv(data / "county" / "a.csv", ITEM_HEADER, [_row("511602000000")])
-    settings = ShixiangSettings(
-        data_dir=str(data), database_url=f"sqlite:///{tmp_path / 'lib.db'}"
-    )
+    settings = ShixiangSettings(data_dir=str(data), database_url=f"sqlite:///{tmp_path / 'lib.db'}")
     run = SimpleNamespace(run_id="run-1")  # what run_file_index reads of a step's context
     assert list(run_file_index(run, settings)) == ["county/a.csv"]
     # a file arriving during the run waits for the next run: the run's steps agree
