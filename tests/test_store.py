@@ -71,6 +71,30 @@ def test_unknown_table_is_refused(engine) -> None:
         store.publish(engine, {"nope": library(1)})
 
 
+def test_a_new_sqlite_library_has_large_pages_and_an_old_one_keeps_its_own(tmp_path) -> None:
+    import sqlite3
+
+    new = tmp_path / "new.db"
+    engine = store.make_engine(f"sqlite:///{new}")
+    store.publish(engine, {"unified_library": library(3)})
+    engine.dispose()
+    with sqlite3.connect(new) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == store.SQLITE_PAGE_SIZE
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    old = tmp_path / "old.db"  # a library of an earlier version: SQLite's default pages
+    with sqlite3.connect(old) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    engine = store.make_engine(f"sqlite:///{old}")
+    store.publish(engine, {"unified_library": library(3)})
+    store.publish(engine, {"unified_library": library(2, "review")})
+    assert store.read_table(engine, "unified_library")["status"].tolist() == ["review"] * 2
+    engine.dispose()
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
 @pytest.mark.postgres
 def test_a_reader_never_sees_half_a_library_on_postgres(pg_url: str) -> None:
     engine = store.make_engine(pg_url)
