@@ -10,6 +10,7 @@ unpickling it is safe.
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 
@@ -29,4 +30,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # The result is written and flushed (main's `with`): leave without the interpreter's
+    # teardown, which frees the share's objects one by one (0.65-0.85 s for 100,000 names)
+    # while the parent waits for the end of the pipe. An exception in main never gets here.
+    sys.stderr.flush()
+    os._exit(status)
