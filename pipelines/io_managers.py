@@ -25,7 +25,8 @@ def readers_of(job: dg.JobDefinition) -> dict[tuple[str, str], int]:
 
 class HandOffIOManager(dg.IOManager):
     """Dagster's ``InMemoryIOManager``, except that an output is let go once the last step
-    that reads it has loaded it, instead of at the end of the run.
+    that reads it has loaded it, instead of at the end of the run (here and in the run's
+    output capture: ``_drop_captured``).
 
     A 500,000-row province's run holds the five levels' rows, the combined rows, the matched
     rows, the QC issues and the library; until the publish, all of them stayed in memory
@@ -65,4 +66,25 @@ class HandOffIOManager(dg.IOManager):
             self.left[key] -= 1
             if self.left[key] <= 0:
                 del self.values[key], self.left[key]
+                _drop_captured(context)
         return value
+
+
+def _drop_captured(context: dg.InputContext) -> None:
+    """Let go of the run's own copy of the upstream output too: ``execute_in_process`` keeps
+    every step's output in the run's output capture (for ``ExecuteInProcessResult
+    .output_for_node``) until the run ends, whatever the IO manager does. Dropped there too,
+    a 500,000-row rerun peaks ~90 MiB lower (1,474-1,481 -> 1,386-1,395 MiB). ``output_for_node``
+    then raises for these outputs: nothing here reads them from the result (``shixiang run``
+    reads the published library from the database)."""
+    try:
+        captured = context.step_context.output_capture
+    except dg.DagsterInvariantViolationError:  # a context built by hand (tests): no run
+        return
+    if not captured:
+        return
+    upstream = context.upstream_output
+    for handle in [
+        h for h in captured if h.step_key == upstream.step_key and h.output_name == upstream.name
+    ]:
+        del captured[handle]

@@ -41,6 +41,11 @@ def test_a_whole_run_lets_go_of_every_output(tmp_path: Path) -> None:
     # Every output was read by all its readers and dropped; none was read after it was dropped
     # (the run would have failed).
     assert hand_off.values == {} and hand_off.left == {}
+    # ... and the run's own copy (execute_in_process's output capture) is gone too: it used to
+    # hold every frame of the run until the end.
+    for step in ("item_rows", "matched_items", "unified_library", "qc_issues"):
+        with pytest.raises(dg.DagsterInvariantViolationError, match="No outputs found"):
+            result.output_for_node(step)
 
 
 def _contexts(step: str):
