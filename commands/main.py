@@ -13,6 +13,7 @@ suffix, a database URL that is malformed, unreachable, read-only or names no dat
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import sys
@@ -360,5 +361,32 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.func(args))
 
 
+def cli() -> None:
+    """The ``shixiang`` console script: :func:`main`, and after ``run`` an exit without the
+    interpreter's teardown (:func:`_exit_now`)."""
+    status = main()
+    if sys.argv[1:2] == ["run"]:
+        _exit_now(status)
+    sys.exit(status)
+
+
+def _exit_now(status: int) -> None:
+    """Leave the process at once, after its exit handlers. A run leaves millions of objects
+    behind (Dagster's events and definitions, GX, pandas' caches), which the interpreter frees
+    one by one on the way out: 1.8-1.9 s after the last line of a 500,000-row run. Everything
+    a run writes is written by then: the library committed, the timings file and the Data Docs
+    closed, the output flushed here; the exit handlers (logging's flush, temporary folders)
+    still run. Where this Python has no ``atexit._run_exitfuncs``, the normal exit."""
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is None:
+        sys.exit(status)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    run_exit_handlers()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    cli()

@@ -56,6 +56,45 @@ def test_run_with_a_broken_catalogue_exits_non_zero(mini_dir: Path, tmp_path: Pa
     assert "catalogue_suite" in err and "没有发布" in err
 
 
+@pytest.mark.slow
+def test_the_console_script_leaves_at_once_with_everything_written(
+    mini_dir: Path, tmp_path: Path
+) -> None:
+    """``shixiang run`` exits without the interpreter's teardown (commands.main._exit_now):
+    its output, the timings file and the library are complete, and its exit code is kept."""
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("shixiang")
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    timings = tmp_path / "timings.json"
+    env = {**os.environ, "PYTHONUNBUFFERED": ""}  # buffered, as in a pipe: flushed at the exit
+    args = ["run", "--data-dir", str(mini_dir), "--database-url", url, "--log-level", "ERROR"]
+    done = subprocess.run(
+        [str(script), *args, "--timings", str(timings)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "读入 7 行" in done.stdout and "完成，用时" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("GX 数据文档")  # the last line
+    assert "published_library" in json.loads(timings.read_text(encoding="utf-8"))
+    assert store.count_rows(store.make_engine(url), "unified_library") == 6
+    # a run that cannot start keeps its exit code and its message
+    done = subprocess.run(
+        [str(script), "run", "--data-dir", str(tmp_path / "nope"), "--database-url", url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 2 and "数据目录不存在" in done.stderr
+
+
 def test_run_without_a_data_dir_is_a_usage_error(tmp_path: Path, capsys) -> None:
     assert cli.main(["run", "--data-dir", str(tmp_path / "nope")]) == 2
     assert "数据目录不存在" in capsys.readouterr().err
