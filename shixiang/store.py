@@ -327,6 +327,32 @@ def publish(
                 "summary": json.dumps(summary or {}, ensure_ascii=False, default=str),
             },
         )
+    if engine.dialect.name == "sqlite":
+        _empty_wal(engine)
+
+
+def _empty_wal(engine: Engine) -> None:
+    """Empty the SQLite WAL file once the publish is in the database file.
+
+    A publish writes the whole library through the WAL. SQLite copies it into the database
+    file at the commit but keeps the WAL file at its size (673 MB beside a 683 MB library of
+    500,000 rows) until every connection is closed, which a run's pooled connections never are;
+    the next process to open the library then reads it to rebuild the WAL's index (0.17 s).
+    A checkpoint in TRUNCATE mode empties it (0.18 s there). It does not wait (busy timeout 0):
+    with a reader still on an older snapshot (the desk) or another publish writing, the WAL
+    stays until a later publish. The publish is committed already: nothing here can fail it."""
+    import sqlite3
+
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.execute("PRAGMA busy_timeout=0")
+            try:
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={SQLITE_WRITE_WAIT_SECONDS * 1000}")
+    except sqlite3.Error:
+        pass
 
 
 # Any constant: the PostgreSQL advisory lock every publish holds until it commits.

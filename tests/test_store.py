@@ -95,6 +95,43 @@ def test_a_new_sqlite_library_has_large_pages_and_an_old_one_keeps_its_own(tmp_p
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_a_sqlite_publish_leaves_an_empty_wal_and_never_waits_for_a_reader(tmp_path) -> None:
+    """The WAL a publish wrote through is emptied once it is in the database file (else the
+    next process to open the library reads all of it); a reader on an older snapshot (the desk)
+    keeps it, and the publish does not wait for that reader."""
+    import sqlite3
+    import threading
+
+    db = tmp_path / "lib.db"
+    engine = store.make_engine(f"sqlite:///{db}")
+    store.publish(engine, {"unified_library": library(3_000)})
+    wal = Path(f"{db}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert store.count_rows(engine, "unified_library") == 3_000
+
+    reader = sqlite3.connect(db, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM unified_library").fetchone() == (3_000,)
+    done = threading.Event()
+
+    def publish_again() -> None:
+        store.publish(engine, {"unified_library": library(2_000, "review")})
+        done.set()
+
+    worker = threading.Thread(target=publish_again, daemon=True)
+    worker.start()
+    worker.join(timeout=120)  # the busy timeout is 600 s: waiting for the reader would show
+    assert done.is_set()
+    assert reader.execute("SELECT count(*) FROM unified_library").fetchone() == (3_000,)
+    reader.execute("COMMIT")
+    reader.close()
+    assert store.count_rows(engine, "unified_library") == 2_000
+    assert wal.stat().st_size > 0  # kept for the reader; the next publish empties it
+    store.publish(engine, {"unified_library": library(1_000)})
+    assert wal.stat().st_size == 0
+    engine.dispose()
+
+
 @pytest.mark.postgres
 def test_a_reader_never_sees_half_a_library_on_postgres(pg_url: str) -> None:
     engine = store.make_engine(pg_url)
