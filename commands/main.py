@@ -380,8 +380,6 @@ def _exit_now(status: int) -> None:
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
     if run_exit_handlers is None:
         sys.exit(status)
-    sys.stdout.flush()
-    sys.stderr.flush()
     run_exit_handlers()
     sys.stdout.flush()
     sys.stderr.flush()

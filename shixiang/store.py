@@ -346,11 +346,12 @@ def _empty_wal(engine: Engine) -> None:
     try:
         with engine.connect() as conn:
             raw = conn.connection.driver_connection
+            (waits,) = raw.execute("PRAGMA busy_timeout").fetchone()  # the pool's, restored
             raw.execute("PRAGMA busy_timeout=0")
             try:
                 raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             finally:
-                raw.execute(f"PRAGMA busy_timeout={SQLITE_WRITE_WAIT_SECONDS * 1000}")
+                raw.execute(f"PRAGMA busy_timeout={int(waits)}")
     except sqlite3.Error:
         pass
 
