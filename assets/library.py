@@ -30,6 +30,7 @@ from shixiang import (
 )
 from shixiang.config import LEVELS, STATUS_MATCHED, STATUS_REVIEW, STATUS_UNMATCHED
 from shixiang.evidence_cache import EvidenceCache
+from shixiang.prefetch import NamePrefetch
 
 MATCHING = "matching"
 STEWARDSHIP = "stewardship"
@@ -100,22 +101,36 @@ def matched_items(
     catalogue: ingest.Loaded,
     item_rows: ingest.Loaded,
     steward_decisions: pd.DataFrame,
+    name_prefetch: dg.ResourceParam[NamePrefetch],
 ) -> pd.DataFrame:
     """Every accepted row matched against the catalogue, with the stewards' decisions applied:
     status, method, score, margin, candidates and explanation (distinct names matched once;
-    names seen by an earlier run are not parsed again: the `match_cache` table)."""
+    names seen by an earlier run are not parsed again: the `match_cache` table; on a first
+    night `shixiang run` has them parsed while it reads the files: `name_prefetch`)."""
     started = time.perf_counter()
     names = pd.unique(item_rows.rows["item_name"].dropna().astype("str"))
     context.log.info(f"匹配 {len(item_rows.rows)} 行（{len(names)} 个不同名称）…")
     engine = settings.engine()
     cache = _load_cache(context, engine, catalogue.rows)
-    decided = matching.decide(item_rows.rows, catalogue.rows, steward_decisions, cache)
+    if cache is not None:
+        cache.ahead = name_prefetch
+    try:
+        decided = matching.decide(item_rows.rows, catalogue.rows, steward_decisions, cache)
+    finally:
+        name_prefetch.close()
+    if name_prefetch.problem:
+        context.log.warning(f"预解析未能完成，其余名称在本步骤中解析：{name_prefetch.problem}")
     if cache is not None:
         _save_cache(context, engine, cache)
     elapsed = time.perf_counter() - started
     context.log.info(
         f"匹配完成，用时 {elapsed:.1f} 秒"
         + (f"（{cache.used} 个名称取自上次的解析结果）" if cache is not None else "")
+        + (
+            f"（{cache.ahead_used} 个名称已在读取文件时预先解析）"
+            if cache and cache.ahead_used
+            else ""
+        )
     )
     n = max(len(decided), 1)
     status = decided["status"]
@@ -132,6 +147,7 @@ def matched_items(
             "matching_seconds": round(elapsed, 2),
             "names_from_cache": cache.used if cache is not None else 0,
             "names_parsed": len(names) - (cache.used if cache is not None else 0),
+            "names_parsed_ahead": cache.ahead_used if cache is not None else 0,
             "unmatched_preview": preview(
                 decided.loc[status == STATUS_UNMATCHED],
                 ["source_file", "source_row", "agency", "item_name", "explanation"],

@@ -28,10 +28,10 @@ warnings.filterwarnings(
 
 
 def file_index(
-    settings: ShixiangSettings, *, cache: bool = False
+    settings: ShixiangSettings, *, cache: bool = False, names: partitions.NameSink | None = None
 ) -> dict[str, partitions.FileEntry]:
     """``shixiang.partitions.refresh_index`` on the settings' database and data directory."""
-    return partitions.refresh_index(settings.engine(), settings.data_path, cache=cache)
+    return partitions.refresh_index(settings.engine(), settings.data_path, cache=cache, names=names)
 
 
 # The index each run saw first, by (run id, data directory, database): the last few runs'.
@@ -71,12 +71,16 @@ def register(instance: dg.DagsterInstance, keys: list[str]) -> list[str]:
 
 
 def whole_run_tags(
-    instance: dg.DagsterInstance, settings: ShixiangSettings, *, cache: bool = False
+    instance: dg.DagsterInstance,
+    settings: ShixiangSettings,
+    *,
+    cache: bool = False,
+    names: partitions.NameSink | None = None,
 ) -> dict[str, str]:
     """Tags that make one run of the nightly job cover every partition (``shixiang run``):
-    the data directory's partitions are registered first. ``cache``: see
+    the data directory's partitions are registered first. ``cache`` and ``names``: see
     ``shixiang.partitions.peek_partition``."""
-    register(instance, partitions.keys(file_index(settings, cache=cache)))
+    register(instance, partitions.keys(file_index(settings, cache=cache, names=names)))
     every = instance.get_dynamic_partitions(PREFECTURES.name)
     return {
         "dagster/asset_partition_range_start": every[0],

@@ -24,7 +24,7 @@ from pathlib import Path
 from commands import desk as desk_cli
 from commands import review as review_cli
 from shixiang import export as export_mod
-from shixiang import partitions, reports
+from shixiang import ingest, partitions, reports
 from shixiang import settings as env_settings
 from shixiang.changes import CHANGE_LABELS
 from shixiang.config import LEVELS
@@ -160,10 +160,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.measure:
         tracemalloc.start()
     if not args.partition:
-        # Files read to place them in their partitions are kept for the run's own reading.
-        tags = whole_run_tags(instance, settings, cache=True)
-        print(f"shixiang run: {data_dir} → {safe_url(url)}", flush=True)
-        return _run_once(job, instance, args, settings, None, tags)
+        # Files read to place them in their partitions are kept for the run's own reading,
+        # and their names parsed meanwhile by a helper when the match cache cannot help.
+        with _name_prefetch(settings) as ahead:
+            tags = whole_run_tags(instance, settings, cache=True, names=ahead.add)
+            ahead.flush()
+            print(f"shixiang run: {data_dir} → {safe_url(url)}", flush=True)
+            return _run_once(job, instance, args, settings, None, tags, ahead)
     keys = partitions.keys(file_index(settings))
     unknown = sorted(set(args.partition) - set(keys))
     if unknown:
@@ -180,11 +183,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
+def _name_prefetch(settings):
+    """:func:`shixiang.prefetch.for_first_night` for the settings' catalogue and database (the
+    idle one when the catalogue cannot be read: its step reports why)."""
+    from shixiang import prefetch
+
+    try:
+        catalogue = ingest.load_catalogue(settings.data_path).rows
+    except Exception:
+        return prefetch.NamePrefetch()
+    return prefetch.for_first_night(catalogue, settings.engine())
+
+
 def _run_once(
-    job, instance, args: argparse.Namespace, settings, partition: str | None, tags: dict
+    job,
+    instance,
+    args: argparse.Namespace,
+    settings,
+    partition: str | None,
+    tags: dict,
+    ahead=None,
 ) -> int:
     """One in-process run of the nightly job: of one partition, or of every partition the
-    instance knows (one run; the library is then replaced whole)."""
+    instance knows (one run; the library is then replaced whole). ``ahead``: names parsed
+    ahead for it (:mod:`shixiang.prefetch`)."""
     from pipelines.definitions import LOCATION_NAME, file_under_code_location
 
     url = settings.database_url
@@ -203,6 +225,7 @@ def _run_once(
         partition_key=partition,
         run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         tags=tags,
+        resources={"name_prefetch": ahead} if ahead is not None else None,
     )
     elapsed = time.perf_counter() - started
     if instance.is_persistent:

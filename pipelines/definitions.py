@@ -14,6 +14,7 @@ from pipelines.jobs import decisions_job, nightly_job
 from pipelines.resources import ShixiangSettings, settings_from_env
 from pipelines.schedules import nightly_schedule
 from pipelines.sensors import data_dir_changed, run_failure_alert, steward_decisions_recorded
+from shixiang.prefetch import NamePrefetch
 
 # The code location's name in workspace.yaml (runs started by the CLI are labelled with it).
 LOCATION_NAME = "shixiang"
@@ -34,7 +35,14 @@ def build_definitions(
     nothing re-materialises a single asset later. Otherwise the steps run on the executor
     SHIXIANG_EXECUTOR names (``pipelines/executors.py``: in-process by default, or
     multiprocess, or dagster-celery workers)."""
-    resources: dict[str, object] = {"settings": settings or settings_from_env()}
+    resources: dict[str, object] = {
+        "settings": settings or settings_from_env(),
+        "name_prefetch": dg.ResourceDefinition.hardcoded_resource(
+            NamePrefetch(),
+            "Names parsed ahead by a helper process while `shixiang run` reads the files of a "
+            "first night (shixiang/prefetch.py); none in runs Dagster launches.",
+        ),
+    }
     hand_off = HandOffIOManager()
     if in_memory:
         resources["io_manager"] = hand_off

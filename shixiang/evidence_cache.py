@@ -32,6 +32,7 @@ import itertools
 from dataclasses import dataclass, field
 from importlib import metadata as dist_metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -41,6 +42,9 @@ from sqlalchemy.engine import Engine
 
 from shixiang.tables import match_cache
 from shixiang.tiers import EVIDENCE_COLUMNS
+
+if TYPE_CHECKING:
+    from shixiang.prefetch import NamePrefetch
 
 # The modules whose code decides a name's evidence, and the libraries they call.
 _CODE = ("cleaning.py", "decoration.py", "names.py", "tiers.py")
@@ -68,6 +72,10 @@ class EvidenceCache:
     new: dict[str, Entry] = field(default_factory=dict)
     seen: list[str] = field(default_factory=list)
     used: int = 0  # names whose evidence came from ``known``
+    # Names parsed ahead of the matching step (shixiang run's first night), of any fingerprint:
+    # used only when it is this one. ``ahead_used``: how many of the run's names it had.
+    ahead: NamePrefetch | None = None
+    ahead_used: int = 0
 
 
 def fingerprint(catalogue: pd.DataFrame) -> str:
@@ -137,6 +145,22 @@ def load(engine: Engine, fp: str, scope: str = EVERY_PARTITION) -> EvidenceCache
     if payload is not None:
         cache.known = decode(payload)
     return cache
+
+
+def stored(engine: Engine, fp: str, scope: str = EVERY_PARTITION) -> bool:
+    """Whether the last run of ``scope`` stored entries under fingerprint ``fp`` (without
+    reading them)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(match_cache.name):
+            return False
+        return (
+            conn.execute(
+                select(match_cache.c.names).where(
+                    match_cache.c.scope == scope, match_cache.c.fingerprint == fp
+                )
+            ).first()
+            is not None
+        )
 
 
 def save(engine: Engine, cache: EvidenceCache) -> int:

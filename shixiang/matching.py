@@ -198,6 +198,13 @@ def _top_candidates(
     return top_idx[codes], top_score[codes]  # back to one row per query
 
 
+def plain_view(catalogue: pd.DataFrame | CatalogueIndex) -> CatalogueView:
+    """The catalogue as the tiers see it without the stewards' aliases: the view whose evidence
+    :mod:`shixiang.evidence_cache` keeps."""
+    index = catalogue if isinstance(catalogue, CatalogueIndex) else CatalogueIndex.build(catalogue)
+    return CatalogueView(index.parts, {**index.tables, "alias": {}})
+
+
 def name_evidence(
     names: list[str], view: CatalogueView, workers: int | None = None, probes: bool = False
 ) -> list[tuple]:
@@ -307,9 +314,16 @@ def _evidence(
             out[i] = hit[0]
     cache.used = len(names) - len(todo) - len(redo)
     # New names are walked without the aliases (what the cache keeps), and again with them
-    # only when one of their keys is an alias.
-    plain = CatalogueView(index.parts, {**index.tables, "alias": {}})
-    found = name_evidence([names[i] for i in todo], plain, probes=True)
+    # only when one of their keys is an alias. Names parsed ahead under the same fingerprint
+    # (shixiang.prefetch) are taken as found; its helper shares the rest.
+    plain = plain_view(index)
+    new_names = [names[i] for i in todo]
+    ahead = cache.ahead
+    if ahead is not None and ahead.fingerprint == cache.fingerprint and new_names:
+        found = ahead.evidence(new_names, plain)
+        cache.ahead_used = ahead.taken
+    else:
+        found = name_evidence(new_names, plain, probes=True)
     for i, (evidence, probes) in zip(todo, found, strict=True):
         cache.new[names[i]] = (evidence, probes)
         if aliased and not aliased.isdisjoint(probes):

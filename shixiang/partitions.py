@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 KEY_DIGITS = 4
 _CODE = re.compile(r"[0-9]{12}")
+# What is given each file's item names as it is read (see peek_partition).
+NameSink = Callable[[list[object]], None]
 # The partition of files that name no unit at all, when no file shows which province this is.
 UNKNOWN_PROVINCE_KEY = "0000"
 
@@ -59,11 +61,15 @@ def _stat(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def peek_partition(path: Path, source_file: str, *, cache: bool = False) -> str | None:
+def peek_partition(
+    path: Path, source_file: str, *, cache: bool = False, names: NameSink | None = None
+) -> str | None:
     """The partition most rows of one implementation list name; else its file name's.
 
     ``cache`` keeps the file's cells for the next load of the file, in a process about to
-    load the same files (``shixiang run``); a long-lived one (the sensor's) must not."""
+    load the same files (``shixiang run``); a long-lived one (the sensor's) must not.
+    ``names`` is given the file's item names (cells as read) once it is read (``shixiang
+    run`` has them parsed ahead: :mod:`shixiang.prefetch`)."""
     from shixiang import ingest  # the reader (and its format detection) is only needed here
     from shixiang.schema import ITEM_COLUMNS
 
@@ -73,6 +79,8 @@ def peek_partition(path: Path, source_file: str, *, cache: bool = False) -> str 
         raise
     except BaseException:  # a damaged file: read again, and rejected, by its partition's run
         raw = None
+    if raw is not None and names is not None and "item_name" in raw:
+        names(raw["item_name"].tolist())
     if raw is not None and "division_code" in raw:
         codes = raw["division_code"].tolist()
         # Clean codes are counted as they are (pandas per file cost 3 s over 2,000 files);
@@ -93,10 +101,11 @@ def index_files(
     levels: Iterable[str] = LEVELS,
     *,
     cache: bool = False,
+    names: NameSink | None = None,
 ) -> tuple[dict[str, FileEntry], list[FileEntry]]:
     """Every implementation list of ``levels`` with its partition: ``known`` entries whose
-    file is unchanged are kept, the others are read (returned second, to be stored; ``cache``:
-    see ``peek_partition``)."""
+    file is unchanged are kept, the others are read (returned second, to be stored; ``cache``
+    and ``names``: see ``peek_partition``)."""
     from shixiang.ingest import list_input_files
 
     index: dict[str, FileEntry] = {}
@@ -107,20 +116,24 @@ def index_files(
             size, mtime_ns = _stat(path)
             entry = known.get(rel)
             if entry is None or (entry.size, entry.mtime_ns) != (size, mtime_ns):
-                entry = FileEntry(rel, size, mtime_ns, peek_partition(path, rel, cache=cache))
+                entry = FileEntry(
+                    rel, size, mtime_ns, peek_partition(path, rel, cache=cache, names=names)
+                )
                 fresh.append(entry)
             index[rel] = entry
     return index, fresh
 
 
-def refresh_index(engine: Engine, data_dir: Path, *, cache: bool = False) -> dict[str, FileEntry]:
+def refresh_index(
+    engine: Engine, data_dir: Path, *, cache: bool = False, names: NameSink | None = None
+) -> dict[str, FileEntry]:
     """The data directory's implementation lists with their partitions, from the placements
     stored in the library database (``input_files``); new and changed files are read and
-    their placements stored (``cache``: see ``peek_partition``)."""
+    their placements stored (``cache`` and ``names``: see ``peek_partition``)."""
     from shixiang import store
 
     known = {f: FileEntry(f, *v) for f, v in store.read_file_index(engine).items()}
-    index, fresh = index_files(data_dir, known, cache=cache)
+    index, fresh = index_files(data_dir, known, cache=cache, names=names)
     if fresh:
         store.save_file_index(
             engine, [(e.source_file, e.size, e.mtime_ns, e.partition_key) for e in fresh]

@@ -13,7 +13,8 @@ from assets.library import item_rows, matched_items, unified_library_suite
 from pipelines.definitions import build_definitions
 from pipelines.jobs import NIGHTLY_JOB_NAME
 from pipelines.resources import ShixiangSettings
-from shixiang import ingest, store, tables
+from shixiang import evidence_cache, ingest, store, tables
+from shixiang.prefetch import NamePrefetch
 from tests.helpers import CATALOGUE_HEADER, CATALOGUE_ROWS, run_whole, write_csv
 
 
@@ -90,22 +91,29 @@ def test_matching_asset_metadata(mini_dir: Path, tmp_path: Path) -> None:
     rows = item_rows(context=dg.build_asset_context(), **levels)
     no_decisions = pd.DataFrame(columns=["id", "scope", "division_code", "name_key", "decision"])
 
-    def match() -> tuple[pd.DataFrame, dict]:
+    loaded = ingest.load_catalogue(mini_dir)
+
+    def match(ahead: NamePrefetch) -> tuple[pd.DataFrame, dict]:
         context = dg.build_asset_context()
         decided = matched_items(
             context=context,
             settings=settings_for(mini_dir, tmp_path),
-            catalogue=ingest.load_catalogue(mini_dir),
+            catalogue=loaded,
             item_rows=rows,
             steward_decisions=no_decisions,
+            name_prefetch=ahead,
         )
+        assert not ahead.active  # ended by the step, whatever it had done
         return decided, context.get_output_metadata("result")
 
-    first, meta = match()
+    first, meta = match(NamePrefetch())
     distinct = rows.rows["item_name"].nunique()
     assert (meta["names_from_cache"], meta["names_parsed"]) == (0, distinct)
-    decided, meta = match()  # the names are in the library database's match cache now
+    assert meta["names_parsed_ahead"] == 0
+    ahead = NamePrefetch.start(loaded.rows, evidence_cache.fingerprint(loaded.rows))
+    decided, meta = match(ahead)  # the names are in the library database's match cache now
     assert (meta["names_from_cache"], meta["names_parsed"]) == (distinct, 0)
+    assert meta["names_parsed_ahead"] == 0  # the cache had them all: the helper never asked
     pd.testing.assert_frame_equal(decided, first)
     assert meta["dagster/row_count"] == len(decided) == 6
     assert set(meta["status_counts"].value) <= {"matched", "review", "unmatched"}
