@@ -242,13 +242,13 @@ def _build_docs(
     not_run: dict[int, str],
     label: str | None,
 ) -> str:
+    gx = import_gx()  # first: it decides how GX's own imports are done
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
     )
 
-    gx = import_gx()
     name = str(raw.get("name") or suite_name)
     expectations: list[dict] = list(raw.get("expectations") or [])
     context = _docs_context(docs_dir)
