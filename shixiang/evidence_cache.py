@@ -32,7 +32,7 @@ import itertools
 from dataclasses import dataclass, field
 from importlib import metadata as dist_metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pandas as pd
 import pyarrow as pa
@@ -41,10 +41,7 @@ from sqlalchemy import delete, insert, inspect, select
 from sqlalchemy.engine import Engine
 
 from shixiang.tables import match_cache
-from shixiang.tiers import EVIDENCE_COLUMNS
-
-if TYPE_CHECKING:
-    from shixiang.prefetch import NamePrefetch
+from shixiang.tiers import EVIDENCE_COLUMNS, CatalogueView
 
 # The modules whose code decides a name's evidence, and the libraries they call.
 _CODE = ("cleaning.py", "decoration.py", "names.py", "tiers.py")
@@ -61,6 +58,17 @@ _SCHEMA = pa.schema(
 )
 
 
+class NamesAhead(Protocol):
+    """Entries found for a run before its matching step asked (:class:`shixiang.prefetch.NamePrefetch`)."""
+
+    fingerprint: str | None  # the catalogue's they were found under
+    taken: int  # of the names last asked for, how many had been found ahead
+
+    def evidence(self, names: list[str], view: CatalogueView) -> list[Entry]:
+        """The entry of each of ``names`` (those not found ahead are parsed on the way)."""
+        ...
+
+
 @dataclass
 class EvidenceCache:
     """The entries a run may use (``known``: of its scope, under its fingerprint), those it
@@ -74,7 +82,7 @@ class EvidenceCache:
     used: int = 0  # names whose evidence came from ``known``
     # Names parsed ahead of the matching step (shixiang run's first night), of any fingerprint:
     # used only when it is this one. ``ahead_used``: how many of the run's names it had.
-    ahead: NamePrefetch | None = None
+    ahead: NamesAhead | None = None
     ahead_used: int = 0
 
 
