@@ -125,10 +125,11 @@ def matched_items(
     elapsed = time.perf_counter() - started
     context.log.info(
         f"匹配完成，用时 {elapsed:.1f} 秒"
-        + (f"（{cache.used} 个名称取自上次的解析结果）" if cache is not None else "")
         + (
-            f"（{cache.ahead_used} 个名称已在读取文件时预先解析）"
-            if cache and cache.ahead_used
+            f"（{cache.used} 个名称取自上次的解析结果"
+            + (f"，{cache.ahead_used} 个已在读取文件时预先解析" if cache.ahead_used else "")
+            + "）"
+            if cache is not None
             else ""
         )
     )
