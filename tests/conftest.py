@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from shixiang import store
 from tests.helpers import (
     CATALOGUE_HEADER,
     CATALOGUE_ROWS,
@@ -130,6 +132,17 @@ def pg_url() -> Iterator[str]:
     """
     with fresh_postgres_database() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def match_cache_engine(request, tmp_path):
+    """A library database on SQLite and on PostgreSQL, without a match cache table yet."""
+    if request.param == "sqlite":
+        return store.make_engine(f"sqlite:///{tmp_path / 'lib.db'}")
+    engine = store.make_engine(request.getfixturevalue("pg_url"))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS match_cache"))
+    return engine
 
 
 @pytest.fixture(autouse=True)

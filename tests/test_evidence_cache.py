@@ -23,14 +23,9 @@ def sample():
     return catalogue, matching.CatalogueIndex.build(catalogue), names
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        return store.make_engine(f"sqlite:///{tmp_path / 'lib.db'}")
-    engine = store.make_engine(request.getfixturevalue("pg_url"))
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS match_cache"))
-    return engine
+@pytest.fixture
+def engine(match_cache_engine):
+    return match_cache_engine
 
 
 def test_a_second_run_parses_nothing_and_gets_the_same_result(sample, engine) -> None:

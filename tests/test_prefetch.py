@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from shixiang import config, evidence_cache, ingest, matching, prefetch, store
 from shixiang.tiers import evidence_of
@@ -138,18 +137,11 @@ def test_names_ahead_of_another_catalogue_are_not_used(sample, tmp_path) -> None
         cache.ahead.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        return store.make_engine(f"sqlite:///{tmp_path / 'lib.db'}")
-    engine = store.make_engine(request.getfixturevalue("pg_url"))
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS match_cache"))
-    return engine
-
-
-def test_only_a_night_the_cache_cannot_serve_starts_a_helper(sample, engine, monkeypatch) -> None:
+def test_only_a_night_the_cache_cannot_serve_starts_a_helper(
+    sample, match_cache_engine, monkeypatch
+) -> None:
     catalogue, index, _, names = sample
+    engine = match_cache_engine
     monkeypatch.setenv(config.MATCH_WORKERS_ENV, "2")
     with prefetch.for_first_night(catalogue, engine) as first:
         assert first.active  # an empty database
