@@ -283,13 +283,16 @@ def _separated(text: str, side: str, greedy: bool) -> tuple[str, str, list[str]]
     return "", text, maybes
 
 
-def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def peel(
+    text: str, *, greedy: bool = False, readings: bool = True
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """The name without the decorations at its ends; the kinds peeled (keys of
     :data:`PEEL_LABELS`, in the order met); and readings of the name without parts that may
     be decorations but may as well be the item's own words (an owner set apart by a space
     only, a number followed by a space: see :func:`_decoration`), for the matcher to try only
     when the name itself matches nothing: each such part alone, and all of them (``greedy``
-    takes every such part as a decoration). At least four characters always remain."""
+    takes every such part as a decoration; ``readings=False`` skips them). At least four
+    characters always remain."""
     original = text
     kinds: list[str] = []
     maybe: list[str] = []
@@ -352,13 +355,17 @@ def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tupl
                 maybe.append(text[:start])  # （自资规队）, （加油站）, （全程网办）
         if text == before:
             break
-    if greedy:
+    if greedy or not readings:
         return text, tuple(kinds), ()
-    readings = [peel(rest, greedy=True)[0] for rest in maybe]
+    # Each maybe taken alone (the rest peeled as the name itself would be), then with every
+    # other part that may be a decoration: a name whose own words end like owners (…和机关、
+    # 部队、团体…) must not lose them to the greedy pass when only the part in front was one.
+    alone = [peel(rest, readings=False)[0] for rest in maybe]
+    found = alone + [peel(rest, greedy=True)[0] for rest in maybe]
     if maybe:
         # Greedy peeling takes a different turn only where this pass noted a maybe; without
         # one it ends on ``text`` itself, which is no reading (filtered out below).
-        readings.append(peel(original, greedy=True)[0])
+        found.append(peel(original, greedy=True)[0])
     # A cell may hold more than the name (事项名称：X, 主项/X, X|行政许可, X_住建): each part
     # that separators set apart is also a reading.
     # Only a real separator sets such a part apart: spaces and list commas are inside names.
@@ -368,14 +375,12 @@ def peel(text: str, *, greedy: bool = False) -> tuple[str, tuple[str, ...], tupl
     for i in range(2, len(runs), 2):  # drop the parts before or after a separator
         for part in ("".join(runs[i:]), "".join(runs[: len(runs) - i])):
             if len(part) >= 4:
-                readings.append(peel(part.strip(_END_PUNCT), greedy=True)[0])
+                found.append(peel(part.strip(_END_PUNCT), greedy=True)[0])
     latin = _LATIN_INSIDE.sub("", text)
     if latin != text:
-        readings.append(latin)
-    readings = [
-        r for r in dict.fromkeys(readings) if r.replace(SPACE, "") != text.replace(SPACE, "")
-    ]
-    return text, tuple(kinds), tuple(readings)
+        found.append(latin)
+    found = [r for r in dict.fromkeys(found) if r.replace(SPACE, "") != text.replace(SPACE, "")]
+    return text, tuple(kinds), tuple(found)
 
 
 def _unrepeated(text: str, take) -> str:
