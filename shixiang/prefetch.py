@@ -133,8 +133,13 @@ class NamePrefetch:
 
     def _share(self, names: list[str], view: CatalogueView) -> dict[str, Entry]:
         """Half of ``names`` parsed here while the helper (already started: no start-up to
-        wait for) parses the other half; all of them here if the helper cannot."""
-        half = len(names) // 2 if self.active and len(names) >= MATCH_MIN_NAMES_PER_WORKER else 0
+        wait for) parses the other half; without a helper, as the matcher would have parsed
+        them (:func:`shixiang.matching.name_evidence`: in fresh helper processes if many)."""
+        if not self.active:
+            from shixiang.matching import name_evidence
+
+            return dict(zip(names, name_evidence(names, view, probes=True), strict=True))
+        half = len(names) // 2 if len(names) >= MATCH_MIN_NAMES_PER_WORKER else 0
         theirs = names[half:] if half else []
         if theirs:
             self._send(("names", theirs))
