@@ -5,6 +5,8 @@
     python bench/scale.py --small         # the CI-sized version (proves the script works)
     python bench/scale.py --model independent --out /tmp/indep500k   # noise not from the matcher
     python bench/scale.py --data /tmp/indep500k   # only the two whole runs, on that province
+    python bench/scale.py --data /tmp/indep500k --against /tmp/old --repeat 5
+                                          # before/after: alternating with an older checkout
 
 Prints wall time and peak memory (max RSS) of: generating the province, reading it, the
 matching step (decide every row), the per-row ``rapidfuzz.process.extractOne(WRatio)`` baseline
@@ -18,8 +20,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,16 +90,35 @@ def tree_rss_mib(pid: int) -> float:
     return total * resource.getpagesize() / 2**20
 
 
-def whole_runs(data: Path, work: Path, results: dict[str, object]) -> int:
+# ``shixiang`` as its console script runs it, from the checkout on PYTHONPATH (``--against``):
+# ``cli`` where the code has one (it leaves without the interpreter's teardown), else ``main``.
+_OTHER_CHECKOUT = (
+    "import sys\n"
+    "import commands.main as m\n"
+    "sys.argv[0] = 'shixiang'\n"
+    "cli = getattr(m, 'cli', None)\n"
+    "cli() if cli else sys.exit(m.main(sys.argv[1:]))\n"
+)
+
+
+def whole_runs(data: Path, work: Path, results: dict[str, object], code: Path | None = None) -> int:
     """``shixiang run`` on ``data`` twice, into ``work``/bench.db: into an empty database (the
     first night), then again over the published library (every later night: the old tables
     are replaced in the same transaction). Wall time, each step's time, and peak memory: the
-    largest single process (``ru_maxrss``) and the whole process tree, sampled every 0.1 s."""
+    largest single process (``ru_maxrss``) and the whole process tree, sampled every 0.1 s.
+    ``code``: another checkout whose code runs instead (a ``git worktree`` of an older commit)."""
     db = work / "bench.db"
+    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        stale.unlink(missing_ok=True)  # the first night starts from an empty database
+    prefix = [str(Path(sys.executable).with_name("shixiang"))]
+    env = None
+    if code is not None:
+        prefix = [sys.executable, "-c", _OTHER_CHECKOUT]
+        env = {**os.environ, "PYTHONPATH": str(code.resolve())}
     for label in ("run", "rerun"):
         timings = work / f"{label}_steps.json"
         cmd = [
-            str(Path(sys.executable).with_name("shixiang")),
+            *prefix,
             "run",
             "--data-dir",
             str(data),
@@ -108,7 +131,9 @@ def whole_runs(data: Path, work: Path, results: dict[str, object]) -> int:
         ]
         t = time.perf_counter()
         with tempfile.TemporaryFile() as output:
-            proc = subprocess.Popen(cmd, stdout=output, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                cmd, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=code or None
+            )
             tree_peak = 0.0
             while proc.poll() is None:
                 tree_peak = max(tree_peak, tree_rss_mib(proc.pid))
@@ -117,6 +142,8 @@ def whole_runs(data: Path, work: Path, results: dict[str, object]) -> int:
             output.seek(0)
             text = output.read().decode("utf-8", "replace")
         results[f"{label}_exit"] = proc.returncode
+        # ru_maxrss of the children is the largest of every child so far: with several runs
+        # in one benchmark process, only the tree sampled from /proc is this run's own.
         results[f"{label}_peak_rss_mib"] = round(
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         )
@@ -133,6 +160,45 @@ def whole_runs(data: Path, work: Path, results: dict[str, object]) -> int:
             f"steps {sum(steps.values()):.1f} s, peak RSS {results[f'{label}_peak_rss_mib']} MiB "
             f"(process tree {results[f'{label}_tree_peak_rss_mib']} MiB); "
             "slowest steps: " + ", ".join(f"{k} {v}" for k, v in slowest)
+        )
+    return 0
+
+
+def compared_runs(data: Path, against: Path | None, rounds: int, out: Path | None) -> int:
+    """``rounds`` × the two whole runs of :func:`whole_runs` on ``data``, this checkout's code
+    and (``against``) another checkout's alternating, so that both meet the machine in the
+    same moods; then each code's range and median of wall time and of the tree's peak RSS.
+    A shared VM drifts over minutes: compare codes only from runs interleaved like this."""
+    codes: list[tuple[str, Path | None]] = [("this checkout", None)]
+    if against is not None:
+        codes.append((str(against), against))
+    runs: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(prefix="shixiang-bench-") as work:
+        for i in range(rounds):
+            for label, code in codes:
+                print(f"round {i + 1}/{rounds}: {label}", flush=True)
+                one: dict[str, object] = {"code": label, "round": i + 1}
+                if whole_runs(data, Path(work), one, code) != 0:
+                    return 1
+                runs.append(one)
+    summary: dict[str, dict[str, str]] = {}
+    for label, _ in codes:
+        mine = [r for r in runs if r["code"] == label]
+        summary[label] = {}
+        for key in ("run_s", "rerun_s", "run_tree_peak_rss_mib", "rerun_tree_peak_rss_mib"):
+            values = sorted(float(r[key]) for r in mine)  # type: ignore[arg-type]
+            summary[label][key] = (
+                f"{values[0]:g}–{values[-1]:g} (median {statistics.median(values):g})"
+            )
+        print(
+            f"{label}, {len(mine)} rounds: first night {summary[label]['run_s']} s, "
+            f"rerun {summary[label]['rerun_s']} s, peak tree RSS "
+            f"{summary[label]['run_tree_peak_rss_mib']} / "
+            f"{summary[label]['rerun_tree_peak_rss_mib']} MiB"
+        )
+    if out:
+        out.write_text(
+            json.dumps({"runs": runs, "summary": summary}, ensure_ascii=False, indent=2), "utf-8"
         )
     return 0
 
@@ -171,12 +237,24 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="only the two whole runs, on this province (one --out kept from an earlier run)",
     )
+    ap.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="with --data: alternate with the code of this checkout (e.g. `git worktree add "
+        "/tmp/old <commit>`), run for run, and compare",
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="with --data: rounds of the two whole runs"
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     args = ap.parse_args(argv)
     if args.small:
         args.rows, args.baseline_sample = 20_000, 300
 
     results: dict[str, object] = {}
+    if args.data is not None and (args.against or args.repeat > 1):
+        return compared_runs(args.data, args.against, max(args.repeat, 1), args.json)
     if args.data is not None:  # only the whole runs, on a province already generated
         with tempfile.TemporaryDirectory(prefix="shixiang-bench-") as work:
             status = whole_runs(args.data, Path(work), results)

@@ -55,6 +55,15 @@ def test_scale_bench_small(tmp_path: Path) -> None:
     assert set(runs["rerun_steps_s"]) == set(result["rerun_steps_s"])
     assert sorted(p.relative_to(province) for p in province.rglob("*")) == files
 
+    # --against: another checkout's code (here this one again, through PYTHONPATH), alternating.
+    both = tmp_path / "both.json"
+    repo = Path(scale.__file__).resolve().parents[1]
+    assert scale.main(["--data", str(province), "--against", str(repo), "--json", str(both)]) == 0
+    compared = json.loads(both.read_text(encoding="utf-8"))
+    assert [r["code"] for r in compared["runs"]] == ["this checkout", str(repo)]
+    assert all(r["run_exit"] == r["rerun_exit"] == 0 for r in compared["runs"])
+    assert set(compared["summary"]) == {"this checkout", str(repo)}
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["independent", "unseen"])
