@@ -28,6 +28,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -235,23 +236,41 @@ def name_evidence(
     return evidence
 
 
+def spawn_worker(*args: str) -> tuple[subprocess.Popen, IO[bytes]]:
+    """Start ``python -m shixiang.match_worker`` (with ``args``) on pipes, the package's root
+    first on its PYTHONPATH (so it runs this code), its stderr into the temporary file returned
+    with it (see :func:`worker_stderr`; the caller closes it). Raises OSError if it cannot start."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, path]))}
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller, who closes it
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shixiang.match_worker", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=env,
+        )
+    except OSError:
+        errors.close()
+        raise
+    return proc, errors
+
+
+def worker_stderr(errors: IO[bytes], last: int = 2000) -> str:
+    """The end of what a process started by :func:`spawn_worker` wrote to its stderr."""
+    errors.seek(0)
+    return errors.read().decode("utf-8", "replace").strip()[-last:]
+
+
 class _Helper:
     """A :mod:`shixiang.match_worker` process working on some names. Its stdin is fed from a
     thread (the child reads it only once its imports are done); stderr goes to a temporary
     file, quoted if the child fails."""
 
     def __init__(self, view: CatalogueView, names: list[str], probes: bool) -> None:
-        package_root = str(Path(__file__).resolve().parent.parent)
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, path]))}
-        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shixiang.match_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.errors,
-            env=env,
-        )
+        self.proc, self.errors = spawn_worker()
         self.expected = len(names)
         payload = pickle.dumps((view, names, probes), protocol=pickle.HIGHEST_PROTOCOL)
         self.feeder = threading.Thread(target=self._feed, args=(payload,), daemon=True)
@@ -269,9 +288,8 @@ class _Helper:
         code = self.proc.wait()
         self.feeder.join()
         if code != 0:
-            self.errors.seek(0)
-            message = self.errors.read().decode("utf-8", "replace").strip()
-            raise RuntimeError(f"名称匹配子进程失败（退出码 {code}）：{message[-2000:]}")
+            message = worker_stderr(self.errors)
+            raise RuntimeError(f"名称匹配子进程失败（退出码 {code}）：{message}")
         try:
             evidence = pickle.loads(data)
         except Exception as error:  # whatever a damaged pickle raises

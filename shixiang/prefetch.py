@@ -22,15 +22,11 @@ time: if it fails, whatever it had not returned is parsed here.
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
 import queue
 import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -38,6 +34,7 @@ import pandas as pd
 from shixiang import evidence_cache
 from shixiang.config import MATCH_MIN_NAMES_PER_WORKER, match_workers
 from shixiang.evidence_cache import Entry
+from shixiang.matching import name_evidence, spawn_worker, worker_stderr
 from shixiang.tiers import CatalogueView, evidence_of
 
 if TYPE_CHECKING:
@@ -68,18 +65,8 @@ class NamePrefetch:
         """A helper parsing against ``catalogue`` (whose :func:`evidence_cache.fingerprint` is
         ``fingerprint``), ready for :meth:`add`."""
         self = cls()
-        package_root = str(Path(__file__).resolve().parent.parent)
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, path]))}
-        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "shixiang.match_worker", "--serve"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._errors,
-                env=env,
-            )
+            self._proc, self._errors = spawn_worker("--serve")
         except OSError as exc:
             self.problem = f"无法启动预解析子进程：{exc}"
             return self
@@ -136,8 +123,6 @@ class NamePrefetch:
         wait for) parses the other half; without a helper, as the matcher would have parsed
         them (:func:`shixiang.matching.name_evidence`: in fresh helper processes if many)."""
         if not self.active:
-            from shixiang.matching import name_evidence
-
             return dict(zip(names, name_evidence(names, view, probes=True), strict=True))
         half = len(names) // 2 if len(names) >= MATCH_MIN_NAMES_PER_WORKER else 0
         theirs = names[half:] if half else []
@@ -173,10 +158,7 @@ class NamePrefetch:
 
     def _fail(self, message: str) -> None:
         code = self._proc.poll() if self._proc is not None else None
-        detail = ""
-        if self._errors is not None:
-            self._errors.seek(0)
-            detail = self._errors.read().decode("utf-8", "replace").strip()[-1000:]
+        detail = worker_stderr(self._errors, 1000) if self._errors is not None else ""
         self.problem = message + (f"；退出码 {code}" if code is not None else "")
         self.problem += f"：{detail}" if detail else ""
 

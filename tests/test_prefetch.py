@@ -87,7 +87,7 @@ def test_a_helper_that_dies_costs_only_time(sample, monkeypatch) -> None:
 
 def test_a_helper_that_cannot_start_is_idle(sample, monkeypatch) -> None:
     catalogue, _, view, names = sample
-    monkeypatch.setattr(prefetch.sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(matching.sys, "executable", "/nonexistent/python")
     ahead = prefetch.NamePrefetch.start(catalogue, evidence_cache.fingerprint(catalogue))
     assert not ahead.active and "无法启动" in ahead.problem
     ahead.add(names)
